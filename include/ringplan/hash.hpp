@@ -1,0 +1,120 @@
+// ringplan: consistent hashing with departure planning.
+// SPDX-License-Identifier: MIT
+#ifndef RINGPLAN_HASH_HPP
+#define RINGPLAN_HASH_HPP
+
+#include <ringplan/bytes.hpp>
+#include <ringplan/token.hpp>
+#include <ringplan/version.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <type_traits>
+
+// xxHash is used header-only: XXH_INLINE_ALL makes every function static inline in this
+// translation unit, so consumers link nothing.
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
+#include <xxhash.h>
+
+RINGPLAN_NAMESPACE_BEGIN
+
+/// Hash policies. A policy is a type with
+///
+///     static Token hash(const void* data, std::size_t size) noexcept;
+///
+/// which maps bytes to a token. It must be a pure function of the bytes: the same on every
+/// platform, compiler and run (read multi-byte words explicitly little-endian; never use
+/// std::hash). It may also provide
+///
+///     static Token vnode_token(const void* id, std::size_t size, std::uint32_t index) noexcept;
+///
+/// to place vnode `index` of the node whose id has these bytes; without it ringplan uses the
+/// documented rule hash(id bytes || index as 4 little-endian bytes) (docs/placement.md).
+/// `static constexpr const char* name` names the policy in diagnostics and benchmarks.
+
+/// XXH3-64 (seed 0) from the xxHash library: the default. Fast on short keys, well mixed, and
+/// specified bit for bit on every platform.
+struct Xxh3 {
+    static constexpr const char* name = "xxh3";
+    static Token hash(const void* data, std::size_t size) noexcept {
+        return static_cast<Token>(XXH3_64bits(data, size));
+    }
+};
+
+/// FNV-1a, 64-bit (Fowler, Noll, Vo): no dependency, byte at a time. Slower and less well mixed
+/// than XXH3; here for compatibility with systems that place by FNV-1a.
+struct Fnv1a64 {
+    static constexpr const char* name = "fnv1a64";
+    static constexpr Token offset_basis = 0xcbf29ce484222325ULL;
+    static constexpr Token prime = 0x100000001b3ULL;
+
+    static Token hash(const void* data, std::size_t size) noexcept {
+        return extend(offset_basis, data, size);
+    }
+
+    /// Continues a hash over more bytes: extend(hash(a), b) == hash(a || b).
+    static Token extend(Token state, const void* data, std::size_t size) noexcept {
+        const auto* p = static_cast<const unsigned char*>(data);
+        for (std::size_t i = 0; i < size; ++i) {
+            state = (state ^ p[i]) * prime;
+        }
+        return state;
+    }
+};
+
+/// The token a key hashes to under policy Hash.
+template <class Hash = Xxh3, class Key>
+Token key_token(const Key& key) noexcept(noexcept(detail::bytes_of(key))) {
+    const auto b = detail::bytes_of(key);
+    return Hash::hash(b.data(), b.size());
+}
+
+namespace detail {
+
+template <class Hash, class = void>
+struct HasVnodeToken : std::false_type {};
+template <class Hash>
+struct HasVnodeToken<Hash, std::void_t<decltype(Hash::vnode_token(static_cast<const void*>(nullptr),
+                                                                  std::size_t{}, std::uint32_t{}))>>
+    : std::true_type {};
+
+/// Derives the vnode tokens of one node. Holds one buffer for `id || le32(index)`, so deriving
+/// many tokens allocates at most once per node, never once per vnode.
+template <class Hash>
+class VnodeTokens {
+public:
+    VnodeTokens(const void* id, std::size_t size)
+        : id_(id), size_(size), buffer_(static_cast<const char*>(id), size) {
+        buffer_.append(4, '\0');
+    }
+
+    Token operator()(std::uint32_t index) {
+        if constexpr (HasVnodeToken<Hash>::value) {
+            return Hash::vnode_token(id_, size_, index);
+        } else {
+            store_le32(reinterpret_cast<unsigned char*>(&buffer_[size_]), index);
+            return Hash::hash(buffer_.data(), buffer_.size());
+        }
+    }
+
+private:
+    const void* id_;
+    std::size_t size_;
+    std::string buffer_;
+};
+
+}  // namespace detail
+
+/// The token of vnode `index` of node `id` under policy Hash (docs/placement.md).
+template <class Hash = Xxh3, class NodeId>
+Token vnode_token(const NodeId& id, std::uint32_t index) {
+    const auto b = detail::bytes_of(id);
+    return detail::VnodeTokens<Hash>(b.data(), b.size())(index);
+}
+
+RINGPLAN_NAMESPACE_END
+
+#endif  // RINGPLAN_HASH_HPP

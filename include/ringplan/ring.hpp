@@ -1,0 +1,621 @@
+// ringplan: consistent hashing with departure planning.
+// SPDX-License-Identifier: MIT
+#ifndef RINGPLAN_RING_HPP
+#define RINGPLAN_RING_HPP
+
+#include <ringplan/bytes.hpp>
+#include <ringplan/error.hpp>
+#include <ringplan/hash.hpp>
+#include <ringplan/token.hpp>
+#include <ringplan/version.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+RINGPLAN_NAMESPACE_BEGIN
+
+namespace detail {
+template <class NodeId>
+std::string describe(const NodeId& id);
+}  // namespace detail
+
+/// A consistent-hash ring with virtual nodes (Karger et al. 1997; Dynamo, DeCandia et al. 2007).
+///
+/// Ownership: a key hashes to a token t; its owner is the node of the first vnode whose token is
+/// >= t, wrapping to the smallest token. A vnode at token T owns (pred(T), T].
+///
+/// Determinism: the ring depends only on its membership, never on the order of calls. Vnode
+/// tokens come from the node id's bytes (ByteRepr) through the Hash policy; equal tokens are
+/// ordered by node id (docs/placement.md).
+///
+/// NodeId: copyable, ordered by operator<, equality-comparable, with a byte representation.
+///
+/// Thread safety: const members may run concurrently; a mutation needs exclusive access. To
+/// change membership under live readers, build a new ring and publish it as
+/// std::shared_ptr<const Ring> (docs/threading.md).
+///
+/// Errors: every failing call throws ringplan::Error (or calls the error handler under
+/// -fno-exceptions) and leaves the ring exactly as it was.
+template <class Hash = Xxh3, class NodeId = std::string>
+class Ring {
+public:
+    using hash_policy = Hash;
+    using node_id = NodeId;
+
+    /// The most vnodes one ring holds (owners and positions are 32-bit indices).
+    static constexpr std::size_t max_vnodes() noexcept { return 0xFFFFFFFFu; }
+
+    Ring() = default;
+
+    // ---- membership ------------------------------------------------------------------------
+
+    /// Adds `id` with `vnodes` virtual nodes at derived tokens.
+    /// Errors: duplicate_node, zero_vnodes, too_many_vnodes.
+    void add_node(const NodeId& id, std::uint32_t vnodes) { add_nodes(&id, &id + 1, vnodes); }
+
+    /// Adds every id in [first, last) with `vnodes` virtual nodes each, in one pass: building a
+    /// ring this way costs one sort, not one merge per node. All or nothing.
+    /// Errors: duplicate_node (a member, or repeated in the input), zero_vnodes, too_many_vnodes.
+    template <class InputIt>
+    void add_nodes(InputIt first, InputIt last, std::uint32_t vnodes);
+
+    /// add_nodes over a container or an initializer list.
+    template <class Range>
+    void add_nodes(const Range& ids, std::uint32_t vnodes) {
+        using std::begin;
+        using std::end;
+        add_nodes(begin(ids), end(ids), vnodes);
+    }
+    void add_nodes(std::initializer_list<NodeId> ids, std::uint32_t vnodes) {
+        add_nodes(ids.begin(), ids.end(), vnodes);
+    }
+
+    /// Adds `id` with one vnode at each of `tokens` (Cassandra's initial_token; any order).
+    /// Errors: duplicate_node, zero_vnodes (empty list), token_collision (a token repeated in
+    /// the list or already held by a vnode of the ring), too_many_vnodes.
+    void add_node_with_tokens(const NodeId& id, std::vector<Token> tokens);
+
+    /// Removes `id` and all its vnodes. Errors: unknown_node.
+    void remove_node(const NodeId& id);
+
+    bool contains(const NodeId& id) const { return find(id) != npos; }
+    bool empty() const noexcept { return tokens_.empty(); }
+    std::size_t node_count() const noexcept { return nodes_.size(); }
+    std::size_t vnode_count() const noexcept { return tokens_.size(); }
+
+    /// The vnodes of one node. Errors: unknown_node.
+    std::size_t vnode_count(const NodeId& id) const { return nodes_[index_of(id)].vnodes; }
+
+    /// The member ids in ascending order.
+    std::vector<NodeId> nodes() const;
+
+    /// The tokens of `id`'s vnodes, ascending. Errors: unknown_node.
+    std::vector<Token> tokens_of(const NodeId& id) const { return node_tokens(index_of(id)); }
+
+    /// The token ranges `id` owns: sorted, disjoint, adjacent ranges merged, none wrapping.
+    /// Errors: unknown_node.
+    std::vector<TokenRange> ranges_of(const NodeId& id) const;
+
+    /// The share of the ring `id` owns, in [0, 1]. Errors: unknown_node.
+    double ownership(const NodeId& id) const;
+
+    /// The share of every member, by ascending id; the shares sum to 1.
+    std::vector<std::pair<NodeId, double>> ownership() const;
+
+    // ---- lookup ----------------------------------------------------------------------------
+
+    /// The token a key hashes to.
+    template <class Key>
+    static Token key_token(const Key& key) {
+        return ringplan::key_token<Hash>(key);
+    }
+
+    /// The node that owns `key`. Errors: empty_ring.
+    template <class Key>
+    const NodeId& owner(const Key& key) const {
+        return owner_of(key_token(key));
+    }
+
+    /// The node that owns token `t`: the node of the first vnode >= t, wrapping.
+    /// Errors: empty_ring.
+    const NodeId& owner_of(Token t) const { return nodes_[owners_[vnode_of(t)]].id; }
+
+    /// The first `rf` distinct nodes clockwise from the owner of `key`, owner first (Dynamo's
+    /// preference list). Fewer when the ring has fewer than `rf` nodes.
+    /// Errors: invalid_rf (rf < 1), empty_ring.
+    template <class Key>
+    std::vector<NodeId> replicas(const Key& key, std::size_t rf) const {
+        return replicas_of(key_token(key), rf);
+    }
+    std::vector<NodeId> replicas_of(Token t, std::size_t rf) const;
+
+    /// The node of the next vnode clockwise, after the vnode that owns `key`, that belongs to a
+    /// different physical node: where that vnode's range goes when its node leaves (rf = 1).
+    /// Errors: empty_ring, no_successor (one node only).
+    template <class Key>
+    const NodeId& successor(const Key& key) const {
+        return successor_of(key_token(key));
+    }
+    const NodeId& successor_of(Token t) const;
+
+    // ---- vnodes: the sorted token array, for tools built on the ring -------------------------
+
+    /// The index, in token order, of the vnode that owns `t`. Errors: empty_ring.
+    std::size_t vnode_of(Token t) const {
+        if (tokens_.empty()) {
+            raise_empty();
+        }
+        const std::size_t i = lower_bound(t);
+        return i == tokens_.size() ? 0 : i;
+    }
+    /// Token and node of vnode `i`, 0 <= i < vnode_count(), in ascending token order.
+    Token vnode_token(std::size_t i) const { return tokens_[i]; }
+    const NodeId& vnode_node(std::size_t i) const { return nodes_[owners_[i]].id; }
+
+    /// Two rings are equal when they have the same members at the same tokens.
+    friend bool operator==(const Ring& a, const Ring& b) {
+        if (a.tokens_ != b.tokens_ || a.owners_ != b.owners_ ||
+            a.nodes_.size() != b.nodes_.size()) {
+            return false;
+        }
+        for (std::size_t i = 0; i < a.nodes_.size(); ++i) {
+            if (!(a.nodes_[i].id == b.nodes_[i].id)) {
+                return false;
+            }
+        }
+        return true;
+    }
+    friend bool operator!=(const Ring& a, const Ring& b) { return !(a == b); }
+
+private:
+    struct NodeEntry {
+        NodeId id;
+        std::uint32_t vnodes = 0;
+        // Empty for derived tokens (recomputed on demand); the sorted list for explicit ones.
+        std::vector<Token> explicit_tokens;
+    };
+    // A vnode being inserted: its token and the index of its node in the new node table.
+    struct NewVnode {
+        Token token;
+        std::uint32_t node;
+        bool operator<(const NewVnode& o) const noexcept {
+            return token != o.token ? token < o.token : node < o.node;
+        }
+    };
+
+    static constexpr std::size_t npos = ~std::size_t{0};
+
+    std::size_t lower_bound(Token t) const noexcept {
+        return static_cast<std::size_t>(std::lower_bound(tokens_.begin(), tokens_.end(), t) -
+                                        tokens_.begin());
+    }
+    std::size_t find(const NodeId& id) const;
+    std::size_t index_of(const NodeId& id) const;
+    std::vector<Token> node_tokens(std::size_t node) const;
+    std::vector<std::size_t> node_positions(std::size_t node) const;
+    void check_capacity(std::uint64_t extra) const;
+    void commit_add(std::vector<NodeEntry> added, std::vector<NewVnode> vnodes);
+
+    [[noreturn]] static void raise_empty() {
+        detail::raise(Errc::empty_ring, "the ring has no nodes");
+    }
+
+    // Sorted by token, ties by owner index. Owner indices point into nodes_, which is sorted by
+    // id, so ties are ordered by node id and the whole state is canonical for a membership.
+    std::vector<Token> tokens_;
+    std::vector<std::uint32_t> owners_;
+    std::vector<NodeEntry> nodes_;
+};
+
+// ---- implementation ------------------------------------------------------------------------
+
+namespace detail {
+
+template <class NodeId>
+std::string describe(const NodeId& id) {
+    if constexpr (std::is_convertible<const NodeId&, std::string_view>::value) {
+        return "'" + std::string(std::string_view(id)) + "'";
+    } else if constexpr (std::is_integral<NodeId>::value) {
+        return std::to_string(id);
+    } else {
+        // Any node id has bytes; show them in hex.
+        static constexpr char hex[] = "0123456789abcdef";
+        const auto b = bytes_of(id);
+        const auto* p = static_cast<const unsigned char*>(b.data());
+        std::string out = "0x";
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            out += hex[p[i] >> 4];
+            out += hex[p[i] & 0xF];
+        }
+        return out;
+    }
+}
+
+}  // namespace detail
+
+template <class Hash, class NodeId>
+std::size_t Ring<Hash, NodeId>::find(const NodeId& id) const {
+    auto it = std::lower_bound(nodes_.begin(), nodes_.end(), id,
+                               [](const NodeEntry& e, const NodeId& v) { return e.id < v; });
+    if (it == nodes_.end() || id < it->id) {
+        return npos;
+    }
+    return static_cast<std::size_t>(it - nodes_.begin());
+}
+
+template <class Hash, class NodeId>
+std::size_t Ring<Hash, NodeId>::index_of(const NodeId& id) const {
+    const std::size_t i = find(id);
+    if (i == npos) {
+        detail::raise(Errc::unknown_node, "node " + detail::describe(id) + " is not in the ring");
+    }
+    return i;
+}
+
+template <class Hash, class NodeId>
+void Ring<Hash, NodeId>::check_capacity(std::uint64_t extra) const {
+    if (extra > max_vnodes() - tokens_.size()) {
+        detail::raise(Errc::too_many_vnodes,
+                      "adding " + std::to_string(extra) + " vnodes to a ring of " +
+                          std::to_string(tokens_.size()) + " exceeds the limit of " +
+                          std::to_string(max_vnodes()));
+    }
+}
+
+template <class Hash, class NodeId>
+template <class InputIt>
+void Ring<Hash, NodeId>::add_nodes(InputIt first, InputIt last, std::uint32_t vnodes) {
+    std::vector<NodeEntry> added;
+    for (; first != last; ++first) {
+        added.push_back(NodeEntry{NodeId(*first), vnodes, {}});
+    }
+    if (added.empty()) {
+        return;
+    }
+    if (vnodes == 0) {
+        detail::raise(Errc::zero_vnodes,
+                      "node " + detail::describe(added.front().id) + " needs at least one vnode");
+    }
+    std::sort(added.begin(), added.end(),
+              [](const NodeEntry& a, const NodeEntry& b) { return a.id < b.id; });
+    for (std::size_t i = 0; i < added.size(); ++i) {
+        if ((i > 0 && !(added[i - 1].id < added[i].id)) || contains(added[i].id)) {
+            detail::raise(Errc::duplicate_node,
+                          "node " + detail::describe(added[i].id) + " is already in the ring");
+        }
+    }
+    check_capacity(static_cast<std::uint64_t>(added.size()) * vnodes);
+
+    std::vector<NewVnode> fresh;
+    fresh.reserve(added.size() * vnodes);
+    for (std::size_t n = 0; n < added.size(); ++n) {
+        const auto b = detail::bytes_of(added[n].id);
+        detail::VnodeTokens<Hash> derive(b.data(), b.size());
+        for (std::uint32_t v = 0; v < vnodes; ++v) {
+            fresh.push_back(NewVnode{derive(v), static_cast<std::uint32_t>(n)});
+        }
+    }
+    commit_add(std::move(added), std::move(fresh));
+}
+
+template <class Hash, class NodeId>
+void Ring<Hash, NodeId>::add_node_with_tokens(const NodeId& id, std::vector<Token> tokens) {
+    if (tokens.empty()) {
+        detail::raise(Errc::zero_vnodes,
+                      "node " + detail::describe(id) + " needs at least one token");
+    }
+    if (contains(id)) {
+        detail::raise(Errc::duplicate_node,
+                      "node " + detail::describe(id) + " is already in the ring");
+    }
+    check_capacity(tokens.size());
+    std::sort(tokens.begin(), tokens.end());
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (i > 0 && tokens[i - 1] == tokens[i]) {
+            detail::raise(Errc::token_collision, "token " + std::to_string(tokens[i]) +
+                                                     " is listed twice for node " +
+                                                     detail::describe(id));
+        }
+        const std::size_t at = lower_bound(tokens[i]);
+        if (at < tokens_.size() && tokens_[at] == tokens[i]) {
+            detail::raise(Errc::token_collision, "token " + std::to_string(tokens[i]) +
+                                                     " of node " + detail::describe(id) +
+                                                     " is already held by node " +
+                                                     detail::describe(nodes_[owners_[at]].id));
+        }
+    }
+    std::vector<NewVnode> fresh;
+    fresh.reserve(tokens.size());
+    for (Token t : tokens) {
+        fresh.push_back(NewVnode{t, 0});
+    }
+    std::vector<NodeEntry> added;
+    added.push_back(NodeEntry{id, static_cast<std::uint32_t>(tokens.size()), std::move(tokens)});
+    commit_add(std::move(added), std::move(fresh));
+}
+
+// Merges validated new nodes (sorted by id, disjoint from the members) and their vnodes (owner =
+// index into `added`) into the ring. Everything that can throw happens before the first change
+// to *this, so a failure leaves the ring as it was (strong guarantee).
+template <class Hash, class NodeId>
+void Ring<Hash, NodeId>::commit_add(std::vector<NodeEntry> added, std::vector<NewVnode> vnodes) {
+    // Merge the node tables; remember where old and new indices go.
+    std::vector<std::uint32_t> old_to_new(nodes_.size());
+    std::vector<std::uint32_t> added_to_new(added.size());
+    std::vector<NodeEntry> table;
+    table.reserve(nodes_.size() + added.size());
+    constexpr bool can_move = std::is_nothrow_move_constructible<NodeEntry>::value;
+    {
+        // First pass computes the indices; the entries are moved or copied below.
+        std::size_t i = 0, j = 0, k = 0;
+        while (i < nodes_.size() || j < added.size()) {
+            if (j == added.size() || (i < nodes_.size() && nodes_[i].id < added[j].id)) {
+                old_to_new[i++] = static_cast<std::uint32_t>(k++);
+            } else {
+                added_to_new[j++] = static_cast<std::uint32_t>(k++);
+            }
+        }
+    }
+    for (NewVnode& v : vnodes) {
+        v.node = added_to_new[v.node];
+    }
+    std::sort(vnodes.begin(), vnodes.end());
+
+    std::vector<Token> tokens(tokens_.size() + vnodes.size());
+    std::vector<std::uint32_t> owners(tokens.size());
+    if constexpr (!can_move) {
+        // Copies can throw: build the whole table now, before anything changes.
+        std::size_t i = 0, j = 0;
+        while (i < nodes_.size() || j < added.size()) {
+            if (j == added.size() || (i < nodes_.size() && nodes_[i].id < added[j].id)) {
+                table.push_back(nodes_[i++]);
+            } else {
+                table.push_back(added[j++]);
+            }
+        }
+    }
+
+    // From here on nothing throws.
+    {
+        std::size_t i = 0, j = 0, k = 0;
+        while (i < tokens_.size() || j < vnodes.size()) {
+            const bool take_old =
+                j == vnodes.size() ||
+                (i < tokens_.size() &&
+                 (tokens_[i] != vnodes[j].token ? tokens_[i] < vnodes[j].token
+                                                : old_to_new[owners_[i]] < vnodes[j].node));
+            if (take_old) {
+                tokens[k] = tokens_[i];
+                owners[k] = old_to_new[owners_[i]];
+                ++i;
+            } else {
+                tokens[k] = vnodes[j].token;
+                owners[k] = vnodes[j].node;
+                ++j;
+            }
+            ++k;
+        }
+    }
+    if constexpr (can_move) {
+        std::size_t i = 0, j = 0;
+        while (i < nodes_.size() || j < added.size()) {
+            if (j == added.size() || (i < nodes_.size() && nodes_[i].id < added[j].id)) {
+                table.push_back(std::move(nodes_[i++]));
+            } else {
+                table.push_back(std::move(added[j++]));
+            }
+        }
+    }
+    nodes_.swap(table);
+    tokens_.swap(tokens);
+    owners_.swap(owners);
+}
+
+template <class Hash, class NodeId>
+void Ring<Hash, NodeId>::remove_node(const NodeId& id) {
+    const std::size_t gone = index_of(id);
+    const std::size_t keep = tokens_.size() - nodes_[gone].vnodes;
+    std::vector<Token> tokens;
+    std::vector<std::uint32_t> owners;
+    tokens.reserve(keep);
+    owners.reserve(keep);
+    std::vector<NodeEntry> table;
+    table.reserve(nodes_.size() - 1);
+    if constexpr (!std::is_nothrow_move_constructible<NodeEntry>::value) {
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            if (i != gone) {
+                table.push_back(nodes_[i]);
+            }
+        }
+    }
+    // From here on nothing throws (the vectors have their capacity).
+    for (std::size_t i = 0; i < tokens_.size(); ++i) {
+        const std::uint32_t o = owners_[i];
+        if (o != gone) {
+            tokens.push_back(tokens_[i]);
+            owners.push_back(o > gone ? o - 1 : o);
+        }
+    }
+    if constexpr (std::is_nothrow_move_constructible<NodeEntry>::value) {
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+            if (i != gone) {
+                table.push_back(std::move(nodes_[i]));
+            }
+        }
+    }
+    nodes_.swap(table);
+    tokens_.swap(tokens);
+    owners_.swap(owners);
+}
+
+template <class Hash, class NodeId>
+std::vector<NodeId> Ring<Hash, NodeId>::nodes() const {
+    std::vector<NodeId> out;
+    out.reserve(nodes_.size());
+    for (const NodeEntry& e : nodes_) {
+        out.push_back(e.id);
+    }
+    return out;
+}
+
+template <class Hash, class NodeId>
+std::vector<Token> Ring<Hash, NodeId>::node_tokens(std::size_t node) const {
+    const NodeEntry& e = nodes_[node];
+    if (!e.explicit_tokens.empty()) {
+        return e.explicit_tokens;
+    }
+    std::vector<Token> out(e.vnodes);
+    const auto b = detail::bytes_of(e.id);
+    detail::VnodeTokens<Hash> derive(b.data(), b.size());
+    for (std::uint32_t v = 0; v < e.vnodes; ++v) {
+        out[v] = derive(v);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// The positions of a node's vnodes in the token array, ascending: one binary search per vnode,
+// so the cost follows the node's vnode count, not the ring's size.
+template <class Hash, class NodeId>
+std::vector<std::size_t> Ring<Hash, NodeId>::node_positions(std::size_t node) const {
+    const std::vector<Token> mine = node_tokens(node);
+    std::vector<std::size_t> out;
+    out.reserve(mine.size());
+    for (std::size_t k = 0; k < mine.size();) {
+        // A node may hold the same token more than once (a derived collision); each copy is one
+        // vnode among the equal tokens.
+        std::size_t copies = 1;
+        while (k + copies < mine.size() && mine[k + copies] == mine[k]) {
+            ++copies;
+        }
+        for (std::size_t i = lower_bound(mine[k]); copies > 0; ++i) {
+            if (owners_[i] == node) {
+                out.push_back(i);
+                --copies;
+                ++k;
+            }
+        }
+    }
+    return out;
+}
+
+template <class Hash, class NodeId>
+std::vector<TokenRange> Ring<Hash, NodeId>::ranges_of(const NodeId& id) const {
+    const std::size_t node = index_of(id);
+    const std::size_t n = tokens_.size();
+    std::vector<TokenRange> ranges;
+    for (std::size_t i : node_positions(node)) {
+        if (i > 0) {
+            if (tokens_[i - 1] < tokens_[i]) {
+                ranges.push_back(TokenRange{tokens_[i - 1] + 1, tokens_[i]});
+            }
+        } else if (tokens_[0] == tokens_[n - 1]) {
+            // Every vnode sits on one token: the first of them owns the whole ring.
+            ranges.push_back(TokenRange{0, max_token});
+        } else {
+            ranges.push_back(TokenRange{0, tokens_[0]});
+            if (tokens_[n - 1] != max_token) {
+                ranges.push_back(TokenRange{tokens_[n - 1] + 1, max_token});
+            }
+        }
+    }
+    std::sort(ranges.begin(), ranges.end());
+    std::vector<TokenRange> merged;
+    for (const TokenRange& r : ranges) {
+        if (!merged.empty() && merged.back().last != max_token &&
+            merged.back().last + 1 == r.first) {
+            merged.back().last = r.last;
+        } else {
+            merged.push_back(r);
+        }
+    }
+    return merged;
+}
+
+template <class Hash, class NodeId>
+double Ring<Hash, NodeId>::ownership(const NodeId& id) const {
+    double total = 0;
+    for (const TokenRange& r : ranges_of(id)) {
+        total += r.fraction();
+    }
+    return total;
+}
+
+template <class Hash, class NodeId>
+std::vector<std::pair<NodeId, double>> Ring<Hash, NodeId>::ownership() const {
+    std::vector<double> share(nodes_.size(), 0.0);
+    const std::size_t n = tokens_.size();
+    constexpr double ring = 18446744073709551616.0;  // 2^64
+    for (std::size_t i = 0; i < n; ++i) {
+        // Unsigned subtraction wraps, which is exactly the wrap-around of vnode 0's range.
+        const Token width = tokens_[i] - tokens_[i == 0 ? n - 1 : i - 1];
+        if (i == 0 && width == 0) {
+            share[owners_[0]] += 1.0;  // all vnodes on one token: the first owns everything
+        } else {
+            share[owners_[i]] += static_cast<double>(width) / ring;
+        }
+    }
+    std::vector<std::pair<NodeId, double>> out;
+    out.reserve(nodes_.size());
+    for (std::size_t k = 0; k < nodes_.size(); ++k) {
+        out.emplace_back(nodes_[k].id, share[k]);
+    }
+    return out;
+}
+
+template <class Hash, class NodeId>
+std::vector<NodeId> Ring<Hash, NodeId>::replicas_of(Token t, std::size_t rf) const {
+    if (rf < 1) {
+        detail::raise(Errc::invalid_rf, "the replication factor must be at least 1, got 0");
+    }
+    const std::size_t start = vnode_of(t);
+    const std::size_t want = std::min(rf, nodes_.size());
+    const std::size_t n = tokens_.size();
+    std::vector<std::uint32_t> seen;
+    seen.reserve(want);
+    for (std::size_t step = 0; step < n && seen.size() < want; ++step) {
+        std::size_t i = start + step;
+        if (i >= n) {
+            i -= n;
+        }
+        if (std::find(seen.begin(), seen.end(), owners_[i]) == seen.end()) {
+            seen.push_back(owners_[i]);
+        }
+    }
+    std::vector<NodeId> out;
+    out.reserve(seen.size());
+    for (std::uint32_t k : seen) {
+        out.push_back(nodes_[k].id);
+    }
+    return out;
+}
+
+template <class Hash, class NodeId>
+const NodeId& Ring<Hash, NodeId>::successor_of(Token t) const {
+    const std::size_t start = vnode_of(t);
+    if (nodes_.size() < 2) {
+        detail::raise(Errc::no_successor, "node " + detail::describe(nodes_[0].id) +
+                                              " is the only node; it has no successor");
+    }
+    const std::size_t n = tokens_.size();
+    for (std::size_t i = start + 1;; ++i) {
+        if (i == n) {
+            i = 0;
+        }
+        if (owners_[i] != owners_[start]) {
+            return nodes_[owners_[i]].id;
+        }
+    }
+}
+
+RINGPLAN_NAMESPACE_END
+
+#endif  // RINGPLAN_RING_HPP

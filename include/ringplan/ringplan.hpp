@@ -1,0 +1,15 @@
+// ringplan: consistent hashing with departure planning.
+// SPDX-License-Identifier: MIT
+//
+// The umbrella header: everything a user names.
+#ifndef RINGPLAN_RINGPLAN_HPP
+#define RINGPLAN_RINGPLAN_HPP
+
+#include <ringplan/bytes.hpp>
+#include <ringplan/error.hpp>
+#include <ringplan/hash.hpp>
+#include <ringplan/ring.hpp>
+#include <ringplan/token.hpp>
+#include <ringplan/version.hpp>
+
+#endif  // RINGPLAN_RINGPLAN_HPP
