@@ -1,0 +1,139 @@
+// Lookup: owner, replicas, successor, the ranges a node owns and its share, with the edge
+// tokens of DESIGN.md: 0, 2^64-1, exactly on a vnode, one past it, a single-vnode ring.
+#include "catch.hpp"
+#include "test_util.hpp"
+
+#include <string>
+#include <vector>
+
+using Ring = ringplan::Ring<>;
+using ringplan::max_token;
+using ringplan::Token;
+using ringplan::TokenRange;
+using Ranges = std::vector<TokenRange>;
+
+namespace {
+// The departure protocol's example: n1 at 200, n2 at 400, n3 at 700.
+Ring three_nodes() {
+    Ring ring;
+    ring.add_node_with_tokens("n1", {200});
+    ring.add_node_with_tokens("n2", {400});
+    ring.add_node_with_tokens("n3", {700});
+    return ring;
+}
+}  // namespace
+
+TEST_CASE("owner is the first vnode at or after the token, wrapping", "[lookup][edge]") {
+    const Ring ring = three_nodes();
+    CHECK(ring.owner_of(0) == "n1");
+    CHECK(ring.owner_of(199) == "n1");
+    CHECK(ring.owner_of(200) == "n1");  // exactly on a vnode: that vnode
+    CHECK(ring.owner_of(201) == "n2");  // one past it: the next
+    CHECK(ring.owner_of(400) == "n2");
+    CHECK(ring.owner_of(401) == "n3");
+    CHECK(ring.owner_of(700) == "n3");
+    CHECK(ring.owner_of(701) == "n1");  // past the last vnode: wraps to the first
+    CHECK(ring.owner_of(max_token) == "n1");
+    CHECK(ring.vnode_of(0) == 0);
+    CHECK(ring.vnode_of(201) == 1);
+    CHECK(ring.vnode_of(max_token) == 0);
+}
+
+TEST_CASE("vnodes at 0 and at 2^64-1", "[lookup][edge]") {
+    Ring ring;
+    ring.add_node_with_tokens("low", {0});
+    ring.add_node_with_tokens("high", {max_token});
+    CHECK(ring.owner_of(0) == "low");
+    CHECK(ring.owner_of(1) == "high");
+    CHECK(ring.owner_of(max_token) == "high");
+    CHECK(ring.ranges_of("low") == Ranges{{0, 0}});
+    CHECK(ring.ranges_of("high") == Ranges{{1, max_token}});
+
+    // A single vnode at the top owns everything: [0, 2^64-1] as one range.
+    Ring top;
+    top.add_node_with_tokens("only", {max_token});
+    CHECK(top.ranges_of("only") == Ranges{{0, max_token}});
+}
+
+TEST_CASE("a single-vnode ring owns every token", "[lookup][edge]") {
+    Ring ring;
+    ring.add_node_with_tokens("solo", {1000});
+    for (Token t : {Token{0}, Token{999}, Token{1000}, Token{1001}, max_token}) {
+        CHECK(ring.owner_of(t) == "solo");
+        CHECK(ring.replicas_of(t, 3) == std::vector<std::string>{"solo"});
+    }
+    CHECK(ring.ranges_of("solo") == Ranges{{0, max_token}});
+    CHECK(ring.ownership("solo") == 1.0);
+}
+
+TEST_CASE("ranges_of lists sorted, disjoint, merged ranges, split at the top", "[lookup][ranges]") {
+    const Ring ring = three_nodes();
+    CHECK(ring.ranges_of("n1") == Ranges{{0, 200}, {701, max_token}});
+    CHECK(ring.ranges_of("n2") == Ranges{{201, 400}});
+    CHECK(ring.ranges_of("n3") == Ranges{{401, 700}});
+
+    // Adjacent vnodes of one node merge into one range.
+    Ring merged;
+    merged.add_node_with_tokens("a", {10, 20, 30});
+    merged.add_node_with_tokens("b", {40});
+    CHECK(merged.ranges_of("a") == Ranges{{0, 30}, {41, max_token}});
+    CHECK(merged.ranges_of("b") == Ranges{{31, 40}});
+}
+
+TEST_CASE("ownership shares follow the ranges and sum to one", "[lookup][ownership]") {
+    const Ring ring = three_nodes();
+    const double ring_size = 18446744073709551616.0;
+    CHECK(ring.ownership("n2") == Approx(200.0 / ring_size));
+    CHECK(ring.ownership("n1") == Approx(1.0 - 500.0 / ring_size));
+
+    Ring big;
+    big.add_nodes({"a", "b", "c", "d", "e"}, 128);
+    double sum = 0;
+    for (const auto& [id, share] : big.ownership()) {
+        CHECK(share == Approx(big.ownership(id)).epsilon(1e-9));
+        CHECK(share > 0.1);  // 128 vnodes keep each of 5 nodes near 0.2
+        CHECK(share < 0.3);
+        sum += share;
+    }
+    CHECK(sum == Approx(1.0).epsilon(1e-12));
+}
+
+TEST_CASE("replicas are the first rf distinct nodes clockwise", "[lookup][replicas]") {
+    Ring ring;
+    ring.add_node_with_tokens("a", {100, 200});
+    ring.add_node_with_tokens("b", {300});
+    ring.add_node_with_tokens("c", {400, 500});
+    CHECK(ring.replicas_of(50, 1) == std::vector<std::string>{"a"});
+    CHECK(ring.replicas_of(50, 2) == std::vector<std::string>{"a", "b"});  // skips a's 2nd vnode
+    CHECK(ring.replicas_of(350, 3) == std::vector<std::string>{"c", "a", "b"});   // wraps
+    CHECK(ring.replicas_of(350, 10) == std::vector<std::string>{"c", "a", "b"});  // capped
+    CHECK(ring.replicas_of(max_token, 2) == std::vector<std::string>{"a", "b"});
+    // The owner always comes first.
+    for (Token t : {Token{0}, Token{150}, Token{300}, Token{301}, Token{450}, max_token}) {
+        CHECK(ring.replicas_of(t, 3).front() == ring.owner_of(t));
+    }
+}
+
+TEST_CASE("successor is the next vnode of a different node", "[lookup][successor]") {
+    Ring ring;
+    ring.add_node_with_tokens("a", {100, 200});
+    ring.add_node_with_tokens("b", {300});
+    CHECK(ring.successor_of(50) == "b");   // a@100 -> a@200 is the same node -> b@300
+    CHECK(ring.successor_of(250) == "a");  // b@300 wraps to a@100
+    CHECK(ring.successor_of(max_token) == "b");
+}
+
+TEST_CASE("key lookups hash the key with the ring's policy", "[lookup]") {
+    Ring ring;
+    ring.add_nodes({"a", "b", "c"}, 64);
+    for (const std::string key :
+         {"", "user:1", "user:2", "cart:42", "a much longer key than most"}) {
+        const Token t = ringplan::key_token(key);
+        CHECK(Ring::key_token(key) == t);
+        CHECK(ring.owner(key) == ring.owner_of(t));
+        CHECK(ring.replicas(key, 2) == ring.replicas_of(t, 2));
+        CHECK(ring.successor(key) == ring.successor_of(t));
+        CHECK(ring.owner(key) != ring.successor(key));
+    }
+    CHECK(ring.owner(std::uint64_t{7}) == ring.owner_of(ringplan::key_token(std::uint64_t{7})));
+}
