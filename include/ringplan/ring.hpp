@@ -25,6 +25,7 @@ RINGPLAN_NAMESPACE_BEGIN
 namespace detail {
 template <class NodeId>
 std::string describe(const NodeId& id);
+struct RingAccess;
 }  // namespace detail
 
 /// A consistent-hash ring with virtual nodes (Karger et al. 1997; Dynamo, DeCandia et al. 2007).
@@ -81,7 +82,16 @@ public:
     /// Adds `id` with one vnode at each of `tokens` (Cassandra's initial_token; any order).
     /// Errors: duplicate_node, zero_vnodes (empty list), token_collision (a token repeated in
     /// the list or already held by a vnode of the ring), too_many_vnodes.
-    void add_node_with_tokens(const NodeId& id, std::vector<Token> tokens);
+    void add_node_with_tokens(const NodeId& id, std::vector<Token> tokens) {
+        std::pair<NodeId, std::vector<Token>> one(id, std::move(tokens));
+        add_nodes_with_tokens(&one, &one + 1);
+    }
+
+    /// Adds many nodes with explicit tokens in one pass; each element of [first, last) is a
+    /// pair (id, tokens). All or nothing. Errors: as add_node_with_tokens, and duplicate_node
+    /// for an id listed twice.
+    template <class InputIt>
+    void add_nodes_with_tokens(InputIt first, InputIt last);
 
     /// Removes `id` and all its vnodes. Errors: unknown_node.
     void remove_node(const NodeId& id);
@@ -176,6 +186,8 @@ public:
     friend bool operator!=(const Ring& a, const Ring& b) { return !(a == b); }
 
 private:
+    friend struct detail::RingAccess;
+
     struct NodeEntry {
         NodeId id;
         std::uint32_t vnodes = 0;
@@ -238,6 +250,39 @@ std::string describe(const NodeId& id) {
         return out;
     }
 }
+
+}  // namespace detail
+
+namespace detail {
+
+// What the planner (plan.hpp) reads of a ring's storage. Not for users.
+struct RingAccess {
+    template <class R>
+    static const std::vector<Token>& tokens(const R& r) noexcept {
+        return r.tokens_;
+    }
+    template <class R>
+    static const std::vector<std::uint32_t>& owners(const R& r) noexcept {
+        return r.owners_;
+    }
+    template <class R>
+    static const typename R::node_id& id(const R& r, std::size_t node) noexcept {
+        return r.nodes_[node].id;
+    }
+    template <class R>
+    static std::size_t vnodes(const R& r, std::size_t node) noexcept {
+        return r.nodes_[node].vnodes;
+    }
+    template <class R>
+    static std::size_t find(const R& r, const typename R::node_id& id) {
+        const std::size_t i = r.find(id);
+        return i == R::npos ? ~std::size_t{0} : i;
+    }
+    template <class R>
+    static std::vector<Token> node_tokens(const R& r, std::size_t node) {
+        return r.node_tokens(node);
+    }
+};
 
 }  // namespace detail
 
@@ -307,38 +352,60 @@ void Ring<Hash, NodeId>::add_nodes(InputIt first, InputIt last, std::uint32_t vn
 }
 
 template <class Hash, class NodeId>
-void Ring<Hash, NodeId>::add_node_with_tokens(const NodeId& id, std::vector<Token> tokens) {
-    if (tokens.empty()) {
-        detail::raise(Errc::zero_vnodes,
-                      "node " + detail::describe(id) + " needs at least one token");
-    }
-    if (contains(id)) {
-        detail::raise(Errc::duplicate_node,
-                      "node " + detail::describe(id) + " is already in the ring");
-    }
-    check_capacity(tokens.size());
-    std::sort(tokens.begin(), tokens.end());
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-        if (i > 0 && tokens[i - 1] == tokens[i]) {
-            detail::raise(Errc::token_collision, "token " + std::to_string(tokens[i]) +
-                                                     " is listed twice for node " +
-                                                     detail::describe(id));
+template <class InputIt>
+void Ring<Hash, NodeId>::add_nodes_with_tokens(InputIt first, InputIt last) {
+    std::vector<NodeEntry> added;
+    for (; first != last; ++first) {
+        const auto& [id, tokens] = *first;
+        if (tokens.empty()) {
+            detail::raise(Errc::zero_vnodes,
+                          "node " + detail::describe(id) + " needs at least one token");
         }
-        const std::size_t at = lower_bound(tokens[i]);
-        if (at < tokens_.size() && tokens_[at] == tokens[i]) {
-            detail::raise(Errc::token_collision, "token " + std::to_string(tokens[i]) +
+        std::vector<Token> sorted(tokens.begin(), tokens.end());
+        std::sort(sorted.begin(), sorted.end());
+        added.push_back(NodeEntry{id, 0, std::move(sorted)});
+    }
+    if (added.empty()) {
+        return;
+    }
+    std::sort(added.begin(), added.end(),
+              [](const NodeEntry& a, const NodeEntry& b) { return a.id < b.id; });
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < added.size(); ++i) {
+        if ((i > 0 && !(added[i - 1].id < added[i].id)) || contains(added[i].id)) {
+            detail::raise(Errc::duplicate_node,
+                          "node " + detail::describe(added[i].id) + " is already in the ring");
+        }
+        total += added[i].explicit_tokens.size();
+    }
+    check_capacity(total);
+    std::vector<NewVnode> fresh;
+    fresh.reserve(static_cast<std::size_t>(total));
+    for (std::size_t n = 0; n < added.size(); ++n) {
+        added[n].vnodes = static_cast<std::uint32_t>(added[n].explicit_tokens.size());
+        for (Token t : added[n].explicit_tokens) {
+            fresh.push_back(NewVnode{t, static_cast<std::uint32_t>(n)});
+        }
+    }
+    std::sort(fresh.begin(), fresh.end());
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+        const NodeId& id = added[fresh[i].node].id;
+        if (i > 0 && fresh[i - 1].token == fresh[i].token) {
+            const NodeId& other = added[fresh[i - 1].node].id;
+            detail::raise(Errc::token_collision,
+                          "token " + std::to_string(fresh[i].token) +
+                              (other == id ? " is listed twice for node " + detail::describe(id)
+                                           : " is listed for both node " + detail::describe(other) +
+                                                 " and node " + detail::describe(id)));
+        }
+        const std::size_t at = lower_bound(fresh[i].token);
+        if (at < tokens_.size() && tokens_[at] == fresh[i].token) {
+            detail::raise(Errc::token_collision, "token " + std::to_string(fresh[i].token) +
                                                      " of node " + detail::describe(id) +
                                                      " is already held by node " +
                                                      detail::describe(nodes_[owners_[at]].id));
         }
     }
-    std::vector<NewVnode> fresh;
-    fresh.reserve(tokens.size());
-    for (Token t : tokens) {
-        fresh.push_back(NewVnode{t, 0});
-    }
-    std::vector<NodeEntry> added;
-    added.push_back(NodeEntry{id, static_cast<std::uint32_t>(tokens.size()), std::move(tokens)});
     commit_add(std::move(added), std::move(fresh));
 }
 

@@ -8,6 +8,7 @@
 #include <ringplan/bytes.hpp>
 #include <ringplan/error.hpp>
 #include <ringplan/hash.hpp>
+#include <ringplan/plan.hpp>
 #include <ringplan/ring.hpp>
 #include <ringplan/token.hpp>
 #include <ringplan/version.hpp>

@@ -1,0 +1,903 @@
+// ringplan: consistent hashing with departure planning.
+// SPDX-License-Identifier: MIT
+#ifndef RINGPLAN_PLAN_HPP
+#define RINGPLAN_PLAN_HPP
+
+#include <ringplan/error.hpp>
+#include <ringplan/hash.hpp>
+#include <ringplan/ring.hpp>
+#include <ringplan/token.hpp>
+#include <ringplan/version.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <numeric>
+#include <string>
+#include <utility>
+#include <vector>
+
+RINGPLAN_NAMESPACE_BEGIN
+
+namespace detail {
+// Names NodeId in a non-deduced context, so `plan_leave(ring, "n2", 3)` deduces NodeId from
+// the ring alone.
+template <class T>
+struct IdentityType {
+    using type = T;
+};
+template <class T>
+using Id = typename IdentityType<T>::type;
+}  // namespace detail
+
+/// How a plan is computed.
+template <class NodeId>
+struct PlanOptions {
+    /// The replication factor: each token lives on the first `rf` distinct nodes clockwise.
+    std::size_t rf = 1;
+    /// Nodes that can not serve as sources (they are down). A crashed node is added by
+    /// plan_crash itself.
+    std::vector<NodeId> down;
+
+    PlanOptions() = default;
+    /// Implicit, so that `plan_leave(ring, id, 3)` reads as "with rf = 3".
+    PlanOptions(std::size_t replication_factor) : rf(replication_factor) {}  // NOLINT
+};
+
+/// One transfer: the tokens of `range` are copied from `from` to `to`.
+template <class NodeId>
+struct Move {
+    TokenRange range;
+    NodeId from;
+    NodeId to;
+
+    friend bool operator==(const Move& a, const Move& b) {
+        return a.range == b.range && a.from == b.from && a.to == b.to;
+    }
+    friend bool operator!=(const Move& a, const Move& b) { return !(a == b); }
+};
+
+/// What one node sends and receives in a plan, in fractions of the ring (a node that receives
+/// two ranges of a quarter each receives 0.5) and in ranges.
+template <class NodeId>
+struct NodeTraffic {
+    NodeId node;
+    double sent = 0;
+    double received = 0;
+    std::size_t ranges_sent = 0;
+    std::size_t ranges_received = 0;
+};
+
+/// One key that moves: its index in the input, its token, and the move that carries it.
+template <class NodeId>
+struct KeyMove {
+    std::size_t index;   ///< position of the key in the input
+    Token token;         ///< the key's token
+    const NodeId* from;  ///< points into the Plan's moves: valid while the Plan lives
+    const NodeId* to;
+};
+
+/// The result of diff, plan_leave, plan_crash and plan_join (docs/plans.md).
+template <class Hash, class NodeId>
+class Plan {
+public:
+    /// The transfers, sorted by range (then from, to); adjacent ranges with the same from and
+    /// to are merged. Applying them to a store laid out by the old ring gives the new layout.
+    std::vector<Move<NodeId>> moves;
+    /// Ranges whose data can not be kept: the replica set changed, a node must receive the
+    /// range (or no node is left at all), and every old replica is down. Sorted, merged.
+    std::vector<TokenRange> lost;
+    /// Ranges the new ring places on fewer than rf distinct nodes. Sorted, merged.
+    std::vector<TokenRange> under_replicated;
+    /// The replication factor the plan was computed for.
+    std::size_t rf = 1;
+
+    /// True when nothing moves and nothing is lost.
+    bool empty() const noexcept { return moves.empty() && lost.empty(); }
+
+    /// The ring fractions copied, summed over moves (up to rf with replication).
+    double moved_fraction() const noexcept {
+        double total = 0;
+        for (const auto& m : moves) {
+            total += m.range.fraction();
+        }
+        return total;
+    }
+
+    /// The fraction of the ring whose data is lost.
+    double lost_fraction() const noexcept {
+        double total = 0;
+        for (const auto& r : lost) {
+            total += r.fraction();
+        }
+        return total;
+    }
+
+    /// Per node, what it sends and receives; only nodes that do either, by ascending id.
+    std::vector<NodeTraffic<NodeId>> traffic() const;
+
+    /// The moves of concrete keys: every (key, from, to) for the keys given, sorted by token,
+    /// then input index, then from and to. Keys are hashed with the ring's policy.
+    template <class Key>
+    std::vector<KeyMove<NodeId>> project(const std::vector<Key>& keys) const {
+        std::vector<Token> tokens(keys.size());
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            tokens[i] = ringplan::key_token<Hash>(keys[i]);
+        }
+        return project_tokens(tokens);
+    }
+
+    /// As project, for keys given as tokens. When the tokens come sorted (the fast path) no
+    /// sorting is needed.
+    std::vector<KeyMove<NodeId>> project_tokens(const std::vector<Token>& tokens) const;
+
+    /// The indices of the keys (given as tokens) that fall in lost ranges, ascending.
+    std::vector<std::size_t> lost_tokens(const std::vector<Token>& tokens) const;
+};
+
+/// The plan that turns a store laid out by `before` into one laid out by `after`: for every
+/// token range whose replica set changes, one move per node that gains it. Sources are a node
+/// that drops out of the set, else another old replica, never a node in `options.down`; the
+/// load is spread over the candidates. One linear merge of the two rings.
+/// Errors: invalid_rf, unknown_node (a down node in neither ring).
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& after,
+                        const PlanOptions<detail::Id<NodeId>>& options = {});
+
+/// Graceful departure: `node` streams each range it replicates to the node that takes its place,
+/// then goes (DESIGN.md "plans"). Costs O(vnodes(node) x rf x log(ring)).
+/// Errors: invalid_rf, unknown_node.
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> plan_leave(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
+                              const PlanOptions<detail::Id<NodeId>>& options = {});
+
+/// A crash: `node` is gone; each of its ranges is rebuilt from surviving replicas, and what has
+/// no surviving replica is reported in `lost`. Errors: invalid_rf, unknown_node.
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> plan_crash(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
+                              const PlanOptions<detail::Id<NodeId>>& options = {});
+
+/// A join with `vnodes` derived vnodes: each range `node` takes is streamed from the replica
+/// that drops out of the set (Cassandra's strict source), else from another old replica.
+/// Errors: invalid_rf, duplicate_node, zero_vnodes, too_many_vnodes, unknown_node.
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> plan_join(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
+                             std::uint32_t vnodes,
+                             const PlanOptions<detail::Id<NodeId>>& options = {});
+
+/// A join at explicit tokens. Errors: as plan_join, and token_collision.
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> plan_join_with_tokens(const Ring<Hash, NodeId>& ring,
+                                         const detail::Id<NodeId>& node, std::vector<Token> tokens,
+                                         const PlanOptions<detail::Id<NodeId>>& options = {});
+
+/// The share of the ring `node` holds a replica of, in [0, 1]: what it must stream away when it
+/// leaves, and the least any leave plan can move. Errors: invalid_rf, unknown_node.
+template <class Hash, class NodeId>
+double replicated_share(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
+                        std::size_t rf);
+
+// ---- implementation ------------------------------------------------------------------------
+
+namespace detail {
+
+constexpr std::uint32_t no_node = 0xFFFFFFFFu;
+
+// A ring seen as the cyclic sequence of its vnodes (token, node) in (token, node) order, where
+// node is an index into a node table shared by both rings of a plan (sorted by id, so index
+// order is id order). The view can hide one node's vnodes (the ring after a departure) and add
+// one node's vnodes (the ring after a join) without copying the ring.
+struct RingView {
+    const Token* tokens = nullptr;
+    const std::uint32_t* owners = nullptr;
+    const std::uint32_t* remap = nullptr;  // ring-local node index -> shared index
+    std::size_t base_size = 0;
+    std::size_t node_count = 0;  // distinct nodes in the view
+    std::uint32_t hidden = no_node;
+    std::size_t hidden_count = 0;
+    const Token* extra = nullptr;  // sorted tokens of one added node
+    std::size_t extra_size = 0;
+    std::uint32_t extra_node = no_node;
+
+    // A position: base[i] and extra[j] are the next candidates; the current vnode is the
+    // smaller of the two. Normalized positions never point at a hidden vnode.
+    struct Pos {
+        std::size_t i = 0;
+        std::size_t j = 0;
+        bool operator==(const Pos& o) const noexcept { return i == o.i && j == o.j; }
+    };
+
+    std::size_t size() const noexcept { return base_size - hidden_count + extra_size; }
+
+    std::uint32_t base_node(std::size_t i) const noexcept { return remap[owners[i]]; }
+
+    // Whether the current vnode of a normalized position comes from the extra tokens.
+    bool from_extra(const Pos& p) const noexcept {
+        if (p.j == extra_size) {
+            return false;
+        }
+        if (p.i == base_size) {
+            return true;
+        }
+        return extra[p.j] != tokens[p.i] ? extra[p.j] < tokens[p.i] : extra_node < base_node(p.i);
+    }
+    Token token(const Pos& p) const noexcept { return from_extra(p) ? extra[p.j] : tokens[p.i]; }
+    std::uint32_t node(const Pos& p) const noexcept {
+        return from_extra(p) ? extra_node : base_node(p.i);
+    }
+
+    Pos normalize(Pos p) const noexcept {
+        while (p.i < base_size && base_node(p.i) == hidden) {
+            ++p.i;
+        }
+        if (p.i == base_size && p.j == extra_size) {
+            p = Pos{0, 0};  // past the last vnode: wrap
+            while (p.i < base_size && base_node(p.i) == hidden) {
+                ++p.i;
+            }
+        }
+        return p;
+    }
+
+    Pos first() const noexcept { return normalize(Pos{0, 0}); }
+
+    // The vnode that owns token t: the first vnode >= t, wrapping.
+    Pos locate(Token t) const noexcept {
+        const auto i =
+            static_cast<std::size_t>(std::lower_bound(tokens, tokens + base_size, t) - tokens);
+        const auto j =
+            static_cast<std::size_t>(std::lower_bound(extra, extra + extra_size, t) - extra);
+        return normalize(Pos{i, j});
+    }
+
+    Pos next(Pos p) const noexcept {
+        if (from_extra(p)) {
+            ++p.j;
+        } else {
+            ++p.i;
+        }
+        return normalize(p);
+    }
+
+    Pos prev(Pos p) const noexcept {
+        // The previous vnode is the larger of the base vnode before i and the extra one before j.
+        std::size_t i = p.i;
+        while (i > 0 && base_node(i - 1) == hidden) {
+            --i;
+        }
+        const bool have_base = i > 0;
+        const bool have_extra = p.j > 0;
+        if (!have_base && !have_extra) {
+            // Before the first vnode: the last one.
+            Pos last{base_size, extra_size};
+            std::size_t k = base_size;
+            while (k > 0 && base_node(k - 1) == hidden) {
+                --k;
+            }
+            const bool last_base =
+                k > 0 && (extra_size == 0 || (tokens[k - 1] != extra[extra_size - 1]
+                                                  ? tokens[k - 1] > extra[extra_size - 1]
+                                                  : base_node(k - 1) > extra_node));
+            if (last_base) {
+                last.i = k - 1;
+            } else {
+                last.j = extra_size - 1;
+            }
+            return last;
+        }
+        bool take_base = have_base;
+        if (have_base && have_extra) {
+            const Token tb = tokens[i - 1];
+            const Token te = extra[p.j - 1];
+            take_base = tb != te ? tb > te : base_node(i - 1) > extra_node;
+        }
+        return take_base ? Pos{i - 1, p.j} : Pos{p.i, p.j - 1};
+    }
+
+    // The first rf distinct nodes clockwise from p (Dynamo's preference list).
+    void replicas(Pos p, std::size_t rf, std::vector<std::uint32_t>& out) const {
+        out.clear();
+        const std::size_t want = std::min(rf, node_count);
+        for (std::size_t step = 0; step < size() && out.size() < want; ++step) {
+            const std::uint32_t n = node(p);
+            if (std::find(out.begin(), out.end(), n) == out.end()) {
+                out.push_back(n);
+            }
+            p = next(p);
+        }
+    }
+};
+
+template <class R>
+RingView view_of(const R& ring, const std::vector<std::uint32_t>& remap) {
+    RingView v;
+    v.tokens = RingAccess::tokens(ring).data();
+    v.owners = RingAccess::owners(ring).data();
+    v.remap = remap.data();
+    v.base_size = RingAccess::tokens(ring).size();
+    v.node_count = ring.node_count();
+    return v;
+}
+
+// A plan in shared node indices, before ids are put in.
+struct RawMove {
+    TokenRange range;
+    std::uint32_t from;
+    std::uint32_t to;
+};
+
+struct RawPlan {
+    std::vector<RawMove> moves;
+    std::vector<TokenRange> lost;
+    std::vector<TokenRange> under;
+};
+
+// The ranges of the segment (lo, hi] of a view, where `first` says the segment is the first
+// vnode's, which wraps around the top of the token space.
+template <class F>
+void for_each_range(Token lo, Token hi, bool first, bool whole, F&& f) {
+    if (whole) {
+        f(TokenRange{0, max_token});
+    } else if (first) {
+        f(TokenRange{0, hi});
+        if (lo != max_token) {
+            f(TokenRange{lo + 1, max_token});
+        }
+    } else if (lo < hi) {
+        f(TokenRange{lo + 1, hi});
+    }
+}
+
+// Compares replica sets segment by segment and emits moves, choosing sources.
+class Planner {
+public:
+    Planner(std::size_t rf, std::vector<bool> down, std::size_t nodes)
+        : rf_(rf), down_(std::move(down)), load_(nodes, 0.0) {}
+
+    // One segment: its replica sets before and after, and its token ranges.
+    void segment(const std::vector<std::uint32_t>& before, const std::vector<std::uint32_t>& after,
+                 const TokenRange* ranges, std::size_t range_count) {
+        if (after.size() < rf_) {
+            for (std::size_t k = 0; k < range_count; ++k) {
+                plan_.under.push_back(ranges[k]);
+            }
+        }
+        if (before == after || before.empty()) {
+            return;  // unchanged, or no data anywhere yet
+        }
+        gained_.clear();
+        for (std::uint32_t n : after) {
+            if (std::find(before.begin(), before.end(), n) == before.end()) {
+                gained_.push_back(n);
+            }
+        }
+        if (gained_.empty() && !after.empty()) {
+            return;  // replicas only dropped out: nothing to copy
+        }
+        // Sources: nodes dropping out of the set first (Cassandra's strict source; the leaving
+        // node in a graceful departure), then any other old replica; never a down node.
+        dropped_.clear();
+        others_.clear();
+        for (std::uint32_t n : before) {
+            if (down_[n]) {
+                continue;
+            }
+            if (std::find(after.begin(), after.end(), n) == after.end()) {
+                dropped_.push_back(n);
+            } else {
+                others_.push_back(n);
+            }
+        }
+        if (after.empty() || (dropped_.empty() && others_.empty())) {
+            for (std::size_t k = 0; k < range_count; ++k) {
+                plan_.lost.push_back(ranges[k]);
+            }
+            return;
+        }
+        const std::vector<std::uint32_t>& pool = dropped_.empty() ? others_ : dropped_;
+        double width = 0;
+        for (std::size_t k = 0; k < range_count; ++k) {
+            width += ranges[k].size();
+        }
+        for (std::uint32_t to : gained_) {
+            // The least-loaded candidate so far; ties go to the closest replica.
+            std::uint32_t from = pool.front();
+            for (std::uint32_t c : pool) {
+                if (load_[c] < load_[from]) {
+                    from = c;
+                }
+            }
+            load_[from] += width;
+            for (std::size_t k = 0; k < range_count; ++k) {
+                plan_.moves.push_back(RawMove{ranges[k], from, to});
+            }
+        }
+    }
+
+    // Processes the segment owned by vnode q of view w (whose breakpoints include those of both
+    // rings), with replica sets read from `before` and `after`.
+    void segment_of(const RingView& w, RingView::Pos q, const RingView& before,
+                    const RingView& after) {
+        const Token hi = w.token(q);
+        const Token lo = w.token(w.prev(q));
+        const bool first = q == w.first();
+        const bool whole = first && (lo == hi);
+        if (!first && !(lo < hi)) {
+            return;  // an empty range (equal tokens)
+        }
+        TokenRange ranges[2];
+        std::size_t count = 0;
+        for_each_range(lo, hi, first, whole, [&](const TokenRange& r) { ranges[count++] = r; });
+        if (before.size() > 0) {
+            before.replicas(before.locate(hi), rf_, rb_);
+        } else {
+            rb_.clear();
+        }
+        if (after.size() > 0) {
+            after.replicas(after.locate(hi), rf_, ra_);
+        } else {
+            ra_.clear();
+        }
+        segment(rb_, ra_, ranges, count);
+    }
+
+    RawPlan& result() noexcept { return plan_; }
+
+private:
+    std::size_t rf_;
+    std::vector<bool> down_;
+    std::vector<double> load_;
+    std::vector<std::uint32_t> gained_, dropped_, others_, rb_, ra_;
+    RawPlan plan_;
+};
+
+// The vnodes of `node` in view w, and for each the vnodes before it whose ranges have `node`
+// among their rf replicas: walking back, until rf-1 other distinct nodes have been seen or
+// another vnode of `node` is met. These are exactly the ranges `node` replicates.
+template <class F>
+void for_each_replicated_segment(const RingView& w, std::uint32_t node,
+                                 const std::vector<Token>& node_tokens, std::size_t rf, F&& f) {
+    std::vector<std::uint32_t> seen;
+    for (std::size_t k = 0; k < node_tokens.size(); ++k) {
+        if (k > 0 && node_tokens[k] == node_tokens[k - 1]) {
+            continue;  // a repeated token: the later copies own empty ranges
+        }
+        RingView::Pos p = w.locate(node_tokens[k]);
+        while (w.node(p) != node) {
+            p = w.next(p);  // equal tokens of smaller ids come first
+        }
+        f(p);
+        seen.clear();
+        RingView::Pos q = w.prev(p);
+        for (std::size_t steps = 1; steps < w.size(); ++steps, q = w.prev(q)) {
+            const std::uint32_t n = w.node(q);
+            if (n == node) {
+                break;
+            }
+            if (std::find(seen.begin(), seen.end(), n) == seen.end()) {
+                if (seen.size() + 1 >= rf) {
+                    break;
+                }
+                seen.push_back(n);
+            }
+            f(q);
+        }
+    }
+}
+
+inline void check_rf(std::size_t rf) {
+    if (rf < 1) {
+        raise(Errc::invalid_rf, "the replication factor must be at least 1, got 0");
+    }
+}
+
+inline void sort_merge_ranges(std::vector<TokenRange>& ranges) {
+    std::sort(ranges.begin(), ranges.end());
+    std::vector<TokenRange> merged;
+    for (const TokenRange& r : ranges) {
+        if (!merged.empty() && merged.back().last != max_token &&
+            merged.back().last + 1 >= r.first) {
+            merged.back().last = std::max(merged.back().last, r.last);
+        } else {
+            merged.push_back(r);
+        }
+    }
+    ranges.swap(merged);
+}
+
+// Puts ids into a raw plan: merges adjacent moves with the same (from, to), sorts everything.
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> finish(RawPlan raw, const std::vector<const NodeId*>& ids, std::size_t rf) {
+    auto& moves = raw.moves;
+    std::sort(moves.begin(), moves.end(), [](const RawMove& a, const RawMove& b) {
+        if (a.from != b.from)
+            return a.from < b.from;
+        if (a.to != b.to)
+            return a.to < b.to;
+        return a.range < b.range;
+    });
+    std::vector<RawMove> merged;
+    for (const RawMove& m : moves) {
+        if (!merged.empty() && merged.back().from == m.from && merged.back().to == m.to &&
+            merged.back().range.last != max_token &&
+            merged.back().range.last + 1 == m.range.first) {
+            merged.back().range.last = m.range.last;
+        } else {
+            merged.push_back(m);
+        }
+    }
+    std::sort(merged.begin(), merged.end(), [](const RawMove& a, const RawMove& b) {
+        if (a.range != b.range)
+            return a.range < b.range;
+        if (a.from != b.from)
+            return a.from < b.from;
+        return a.to < b.to;
+    });
+    Plan<Hash, NodeId> plan;
+    plan.rf = rf;
+    plan.moves.reserve(merged.size());
+    for (const RawMove& m : merged) {
+        plan.moves.push_back(Move<NodeId>{m.range, *ids[m.from], *ids[m.to]});
+    }
+    sort_merge_ranges(raw.lost);
+    sort_merge_ranges(raw.under);
+    plan.lost = std::move(raw.lost);
+    plan.under_replicated = std::move(raw.under);
+    return plan;
+}
+
+// Flags the nodes of `down` in the shared table; a down node in neither ring is an error.
+template <class NodeId>
+std::vector<bool> down_flags(const std::vector<NodeId>& down,
+                             const std::vector<const NodeId*>& ids) {
+    std::vector<bool> flags(ids.size(), false);
+    for (const NodeId& d : down) {
+        auto it = std::lower_bound(ids.begin(), ids.end(), &d,
+                                   [](const NodeId* a, const NodeId* b) { return *a < *b; });
+        if (it == ids.end() || d < **it) {
+            raise(Errc::unknown_node,
+                  "down node " + describe(d) + " is not in the ring the plan is for");
+        }
+        flags[static_cast<std::size_t>(it - ids.begin())] = true;
+    }
+    return flags;
+}
+
+// One departure or arrival of `node`, planned over `node`'s vnodes only.
+//  leave/crash: the ring holds the node; `after` hides it.
+//  join: the ring lacks it; `after` adds its tokens.
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> plan_one(const Ring<Hash, NodeId>& ring, const NodeId& node,
+                            const std::vector<Token>* join_tokens, bool crash,
+                            const PlanOptions<detail::Id<NodeId>>& options) {
+    check_rf(options.rf);
+    const std::size_t n = ring.node_count();
+    const std::size_t existing = RingAccess::find(ring, node);
+    // The shared node table: the ring's ids, plus the joining node in its place.
+    std::vector<const NodeId*> ids;
+    ids.reserve(n + 1);
+    std::vector<std::uint32_t> remap(n);
+    std::uint32_t node_index = no_node;
+    for (std::size_t i = 0; i < n; ++i) {
+        const NodeId& id = RingAccess::id(ring, i);
+        if (join_tokens != nullptr && node_index == no_node && node < id) {
+            node_index = static_cast<std::uint32_t>(ids.size());
+            ids.push_back(&node);
+        }
+        remap[i] = static_cast<std::uint32_t>(ids.size());
+        ids.push_back(&id);
+    }
+    if (join_tokens != nullptr && node_index == no_node) {
+        node_index = static_cast<std::uint32_t>(ids.size());
+        ids.push_back(&node);
+    }
+    if (join_tokens == nullptr) {
+        node_index = static_cast<std::uint32_t>(existing);
+    }
+    std::vector<bool> down = down_flags(options.down, ids);
+    if (crash) {
+        down[node_index] = true;
+    }
+
+    RingView before = view_of(ring, remap);
+    RingView after = before;
+    std::vector<Token> tokens;
+    if (join_tokens != nullptr) {
+        after.extra = join_tokens->data();
+        after.extra_size = join_tokens->size();
+        after.extra_node = node_index;
+        after.node_count = n + 1;
+        tokens = *join_tokens;
+    } else {
+        after.hidden = node_index;
+        after.hidden_count = RingAccess::vnodes(ring, existing);
+        after.node_count = n - 1;
+        tokens = RingAccess::node_tokens(ring, existing);
+    }
+    const RingView& with_node = join_tokens != nullptr ? after : before;
+
+    Planner planner(options.rf, std::move(down), ids.size());
+    std::vector<RingView::Pos> segments;
+    for_each_replicated_segment(with_node, node_index, tokens, options.rf,
+                                [&](RingView::Pos q) { segments.push_back(q); });
+    // Token order, so the source balancing is deterministic and spreads along the ring.
+    std::sort(segments.begin(), segments.end(),
+              [&](const RingView::Pos& a, const RingView::Pos& b) {
+                  return a.i != b.i ? a.i < b.i : a.j < b.j;
+              });
+    segments.erase(std::unique(segments.begin(), segments.end()), segments.end());
+    for (const RingView::Pos& q : segments) {
+        planner.segment_of(with_node, q, before, after);
+    }
+    RawPlan& raw = planner.result();
+    if (after.node_count < options.rf) {
+        raw.under.assign(1, TokenRange{0, max_token});  // every range, not only the node's
+    } else {
+        raw.under.clear();
+    }
+    return finish<Hash, NodeId>(std::move(raw), ids, options.rf);
+}
+
+}  // namespace detail
+
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& after,
+                        const PlanOptions<detail::Id<NodeId>>& options) {
+    using detail::RingAccess;
+    detail::check_rf(options.rf);
+    // The shared node table: the union of both rings' ids, in id order.
+    const std::size_t nb = before.node_count();
+    const std::size_t na = after.node_count();
+    std::vector<const NodeId*> ids;
+    ids.reserve(nb + na);
+    std::vector<std::uint32_t> remap_b(nb), remap_a(na);
+    for (std::size_t i = 0, j = 0; i < nb || j < na;) {
+        const auto k = static_cast<std::uint32_t>(ids.size());
+        if (j == na || (i < nb && RingAccess::id(before, i) < RingAccess::id(after, j))) {
+            remap_b[i] = k;
+            ids.push_back(&RingAccess::id(before, i++));
+        } else if (i == nb || RingAccess::id(after, j) < RingAccess::id(before, i)) {
+            remap_a[j] = k;
+            ids.push_back(&RingAccess::id(after, j++));
+        } else {
+            remap_b[i++] = k;
+            remap_a[j] = k;
+            ids.push_back(&RingAccess::id(after, j++));
+        }
+    }
+    detail::Planner planner(options.rf, detail::down_flags(options.down, ids), ids.size());
+    const detail::RingView vb = detail::view_of(before, remap_b);
+    const detail::RingView va = detail::view_of(after, remap_a);
+
+    // The segments are the gaps between the distinct tokens of both rings, in one merge.
+    const auto& tb = RingAccess::tokens(before);
+    const auto& ta = RingAccess::tokens(after);
+    std::vector<Token> cuts;
+    cuts.reserve(tb.size() + ta.size());
+    std::merge(tb.begin(), tb.end(), ta.begin(), ta.end(), std::back_inserter(cuts));
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    std::vector<std::uint32_t> rb, ra;
+    detail::RingView::Pos pb, pa;
+    for (std::size_t k = 0; k < cuts.size(); ++k) {
+        const Token hi = cuts[k];
+        const Token lo = cuts[k == 0 ? cuts.size() - 1 : k - 1];
+        TokenRange ranges[2];
+        std::size_t count = 0;
+        detail::for_each_range(lo, hi, k == 0, cuts.size() == 1,
+                               [&](const TokenRange& r) { ranges[count++] = r; });
+        // The owners of (lo, hi] are the first vnodes >= hi: advance each cursor in turn.
+        rb.clear();
+        ra.clear();
+        if (vb.size() > 0) {
+            while (pb.i < tb.size() && tb[pb.i] < hi) {
+                ++pb.i;
+            }
+            vb.replicas(vb.normalize(pb), options.rf, rb);
+        }
+        if (va.size() > 0) {
+            while (pa.i < ta.size() && ta[pa.i] < hi) {
+                ++pa.i;
+            }
+            va.replicas(va.normalize(pa), options.rf, ra);
+        }
+        planner.segment(rb, ra, ranges, count);
+    }
+    return detail::finish<Hash, NodeId>(std::move(planner.result()), ids, options.rf);
+}
+
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> plan_leave(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
+                              const PlanOptions<detail::Id<NodeId>>& options) {
+    if (!ring.contains(node)) {
+        detail::raise(Errc::unknown_node, "node " + detail::describe(node) + " is not in the ring");
+    }
+    return detail::plan_one(ring, node, nullptr, false, options);
+}
+
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> plan_crash(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
+                              const PlanOptions<detail::Id<NodeId>>& options) {
+    if (!ring.contains(node)) {
+        detail::raise(Errc::unknown_node, "node " + detail::describe(node) + " is not in the ring");
+    }
+    return detail::plan_one(ring, node, nullptr, true, options);
+}
+
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> plan_join_with_tokens(const Ring<Hash, NodeId>& ring,
+                                         const detail::Id<NodeId>& node, std::vector<Token> tokens,
+                                         const PlanOptions<detail::Id<NodeId>>& options) {
+    // The same checks as add_node_with_tokens, on a scratch copy of nothing: validate by hand.
+    if (tokens.empty()) {
+        detail::raise(Errc::zero_vnodes,
+                      "node " + detail::describe(node) + " needs at least one token");
+    }
+    if (ring.contains(node)) {
+        detail::raise(Errc::duplicate_node,
+                      "node " + detail::describe(node) + " is already in the ring");
+    }
+    if (tokens.size() > Ring<Hash, NodeId>::max_vnodes() - ring.vnode_count()) {
+        detail::raise(Errc::too_many_vnodes,
+                      "adding " + std::to_string(tokens.size()) + " vnodes to a ring of " +
+                          std::to_string(ring.vnode_count()) + " exceeds the limit of " +
+                          std::to_string(Ring<Hash, NodeId>::max_vnodes()));
+    }
+    std::sort(tokens.begin(), tokens.end());
+    const auto& have = detail::RingAccess::tokens(ring);
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (i > 0 && tokens[i] == tokens[i - 1]) {
+            detail::raise(Errc::token_collision, "token " + std::to_string(tokens[i]) +
+                                                     " is listed twice for node " +
+                                                     detail::describe(node));
+        }
+        auto it = std::lower_bound(have.begin(), have.end(), tokens[i]);
+        if (it != have.end() && *it == tokens[i]) {
+            detail::raise(
+                Errc::token_collision,
+                "token " + std::to_string(tokens[i]) + " of node " + detail::describe(node) +
+                    " is already held by node " +
+                    detail::describe(ring.vnode_node(static_cast<std::size_t>(it - have.begin()))));
+        }
+    }
+    return detail::plan_one(ring, node, &tokens, false, options);
+}
+
+template <class Hash, class NodeId>
+Plan<Hash, NodeId> plan_join(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
+                             std::uint32_t vnodes, const PlanOptions<detail::Id<NodeId>>& options) {
+    if (vnodes == 0) {
+        detail::raise(Errc::zero_vnodes,
+                      "node " + detail::describe(node) + " needs at least one vnode");
+    }
+    if (ring.contains(node)) {
+        detail::raise(Errc::duplicate_node,
+                      "node " + detail::describe(node) + " is already in the ring");
+    }
+    if (vnodes > Ring<Hash, NodeId>::max_vnodes() - ring.vnode_count()) {
+        detail::raise(Errc::too_many_vnodes,
+                      "adding " + std::to_string(vnodes) + " vnodes to a ring of " +
+                          std::to_string(ring.vnode_count()) + " exceeds the limit of " +
+                          std::to_string(Ring<Hash, NodeId>::max_vnodes()));
+    }
+    // Derived tokens may coincide with existing ones (ties are ordered by id), as in add_node.
+    std::vector<Token> tokens(vnodes);
+    const auto b = detail::bytes_of(node);
+    detail::VnodeTokens<Hash> derive(b.data(), b.size());
+    for (std::uint32_t v = 0; v < vnodes; ++v) {
+        tokens[v] = derive(v);
+    }
+    std::sort(tokens.begin(), tokens.end());
+    return detail::plan_one(ring, node, &tokens, false, options);
+}
+
+template <class Hash, class NodeId>
+double replicated_share(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
+                        std::size_t rf) {
+    detail::check_rf(rf);
+    using detail::RingAccess;
+    const std::size_t index = RingAccess::find(ring, node);
+    if (index == ~std::size_t{0}) {
+        detail::raise(Errc::unknown_node, "node " + detail::describe(node) + " is not in the ring");
+    }
+    std::vector<std::uint32_t> identity(ring.node_count());
+    std::iota(identity.begin(), identity.end(), 0u);
+    const detail::RingView w = detail::view_of(ring, identity);
+    double share = 0;
+    detail::for_each_replicated_segment(
+        w, static_cast<std::uint32_t>(index), RingAccess::node_tokens(ring, index), rf,
+        [&](detail::RingView::Pos q) {
+            const Token hi = w.token(q);
+            const Token lo = w.token(w.prev(q));
+            const bool first = q == w.first();
+            detail::for_each_range(lo, hi, first, first && lo == hi,
+                                   [&](const TokenRange& r) { share += r.fraction(); });
+        });
+    return share;
+}
+
+template <class Hash, class NodeId>
+std::vector<NodeTraffic<NodeId>> Plan<Hash, NodeId>::traffic() const {
+    std::vector<NodeTraffic<NodeId>> out;
+    auto entry = [&](const NodeId& id) -> NodeTraffic<NodeId>& {
+        auto it = std::lower_bound(
+            out.begin(), out.end(), id,
+            [](const NodeTraffic<NodeId>& t, const NodeId& v) { return t.node < v; });
+        if (it == out.end() || id < it->node) {
+            it = out.insert(it, NodeTraffic<NodeId>{id, 0, 0, 0, 0});
+        }
+        return *it;
+    };
+    for (const auto& m : moves) {
+        auto& from = entry(m.from);
+        from.sent += m.range.fraction();
+        ++from.ranges_sent;
+        auto& to = entry(m.to);
+        to.received += m.range.fraction();
+        ++to.ranges_received;
+    }
+    return out;
+}
+
+template <class Hash, class NodeId>
+std::vector<KeyMove<NodeId>> Plan<Hash, NodeId>::project_tokens(
+    const std::vector<Token>& tokens) const {
+    // Sort (token, index) unless the tokens already come sorted.
+    std::vector<std::size_t> order;
+    const bool sorted = std::is_sorted(tokens.begin(), tokens.end());
+    if (!sorted) {
+        order.resize(tokens.size());
+        std::iota(order.begin(), order.end(), std::size_t{0});
+        std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+            return tokens[a] != tokens[b] ? tokens[a] < tokens[b] : a < b;
+        });
+    }
+    auto at = [&](std::size_t k) { return sorted ? k : order[k]; };
+    std::vector<KeyMove<NodeId>> out;
+    // Moves are sorted by range start; ranges of different (from, to) may overlap, so each move
+    // finds its first key by binary search.
+    for (const auto& m : moves) {
+        std::size_t lo = 0, hi = tokens.size();
+        while (lo < hi) {
+            const std::size_t mid = lo + (hi - lo) / 2;
+            if (tokens[at(mid)] < m.range.first) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        for (std::size_t k = lo; k < tokens.size() && tokens[at(k)] <= m.range.last; ++k) {
+            out.push_back(KeyMove<NodeId>{at(k), tokens[at(k)], &m.from, &m.to});
+        }
+    }
+    auto less = [](const KeyMove<NodeId>& a, const KeyMove<NodeId>& b) {
+        if (a.token != b.token)
+            return a.token < b.token;
+        if (a.index != b.index)
+            return a.index < b.index;
+        if (*a.from < *b.from || *b.from < *a.from)
+            return *a.from < *b.from;
+        return *a.to < *b.to;
+    };
+    if (!std::is_sorted(out.begin(), out.end(), less)) {
+        std::sort(out.begin(), out.end(), less);
+    }
+    return out;
+}
+
+template <class Hash, class NodeId>
+std::vector<std::size_t> Plan<Hash, NodeId>::lost_tokens(const std::vector<Token>& tokens) const {
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        auto it = std::upper_bound(lost.begin(), lost.end(), tokens[i],
+                                   [](Token t, const TokenRange& r) { return t < r.first; });
+        if (it != lost.begin() && std::prev(it)->contains(tokens[i])) {
+            out.push_back(i);
+        }
+    }
+    return out;
+}
+
+RINGPLAN_NAMESPACE_END
+
+#endif  // RINGPLAN_PLAN_HPP
