@@ -9,6 +9,7 @@
 using Ring = ringplan::Ring<>;
 using ringplan::Errc;
 using ringplan::Error;
+using ringplan::Token;
 
 namespace {
 
@@ -98,6 +99,12 @@ TEST_CASE("token_collision", "[errors]") {
             ring.add_node_with_tokens("d", {7, 9, 7});
         },
         Errc::token_collision, "token 7 is listed twice");
+    const std::vector<std::pair<std::string, std::vector<Token>>> both = {{"d", {9}}, {"e", {9}}};
+    expect_error([&] { ring.add_nodes_with_tokens(both.begin(), both.end()); },
+                 Errc::token_collision, "token 9 is listed for both node 'd' and node 'e'");
+    const std::vector<std::pair<std::string, std::vector<Token>>> twice = {{"d", {1}}, {"d", {2}}};
+    expect_error([&] { ring.add_nodes_with_tokens(twice.begin(), twice.end()); },
+                 Errc::duplicate_node, "'d'");
     const auto a_token = ring.tokens_of("a").front();
     expect_error([&] { ring.add_node_with_tokens("d", {a_token}); }, Errc::token_collision,
                  "already held by node 'a'");

@@ -121,3 +121,17 @@ TEST_CASE("rings are values: copy, move and compare", "[membership]") {
     other_tokens.add_node_with_tokens("y", a.tokens_of("y"));
     CHECK(other_tokens == a);  // same members at the same tokens
 }
+
+TEST_CASE("add_nodes_with_tokens adds many explicit-token nodes at once", "[membership]") {
+    const std::vector<std::pair<std::string, std::vector<Token>>> nodes = {
+        {"n3", {700}}, {"n1", {200, 900}}, {"n2", {400}}};
+    Ring bulk;
+    bulk.add_nodes_with_tokens(nodes.begin(), nodes.end());
+    Ring single;
+    for (const auto& [id, tokens] : nodes) {
+        single.add_node_with_tokens(id, tokens);
+    }
+    CHECK(bulk == single);
+    CHECK(bulk.vnode_count() == 4);
+    CHECK(bulk.owner_of(850) == "n1");
+}
