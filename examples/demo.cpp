@@ -1,11 +1,51 @@
 // The ringplan demo: a 10-node cluster with 256 vnodes per node. Prints each node's share of
-// the ring and the spread (max/mean), then the owner and replicas of a few keys.
+// the ring and the spread (max/mean), the owner and replicas of a few keys, then the plans for a
+// graceful leave and a crash: what moves, from whom, to whom, and what is lost.
 #include <ringplan/ringplan.hpp>
 
 #include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
+
+namespace {
+
+using Plan = ringplan::Plan<ringplan::Xxh3, std::string>;
+
+// One plan: the moved fraction against the optimum, what each node sends and receives, what is
+// lost, and how many of `keys` move.
+void print_plan(const char* title, const Plan& plan, double optimum,
+                const std::vector<std::string>& keys) {
+    std::printf("\n== %s ==\n", title);
+    if (plan.moves.empty()) {
+        std::printf("no moves: no surviving replica to copy from\n");
+    } else {
+        std::printf("%zu moves; moved %.2f%% of the ring, optimum %.2f%% (ratio %.3f)\n",
+                    plan.moves.size(), plan.moved_fraction() * 100, optimum * 100,
+                    plan.moved_fraction() / optimum);
+        std::printf("%-8s %9s %9s\n", "node", "sends", "receives");
+        for (const auto& t : plan.traffic()) {
+            std::printf("%-8s %8.2f%% %8.2f%%\n", t.node.c_str(), t.sent * 100, t.received * 100);
+        }
+    }
+    std::vector<ringplan::Token> tokens;
+    for (const auto& k : keys) {
+        tokens.push_back(ringplan::key_token(k));
+    }
+    const std::size_t moved = plan.project_tokens(tokens).size();
+    std::printf("of %zu keys, %zu key copies move", keys.size(), moved);
+    if (plan.lost.empty()) {
+        std::printf("; nothing is lost\n");
+    } else {
+        std::printf("; LOST: %zu ranges, %.2f%% of the ring, %zu keys (no surviving replica)\n",
+                    plan.lost.size(), plan.lost_fraction() * 100, plan.lost_tokens(tokens).size());
+    }
+    if (!plan.under_replicated.empty()) {
+        std::printf("under-replicated: %zu ranges\n", plan.under_replicated.size());
+    }
+}
+
+}  // namespace
 
 int main() {
     constexpr int node_count = 10;
@@ -54,5 +94,22 @@ int main() {
     std::printf(
         "\nsuccessor of the vnode owning \"user:1001\": %s (takes its range if %s leaves)\n",
         ring.successor("user:1001").c_str(), ring.owner("user:1001").c_str());
+
+    // Plans for node-3 leaving. The optimum is node-3's replicated share: every range it holds
+    // a copy of must gain one new replica, and nothing else has to move.
+    std::vector<std::string> keys;
+    for (int i = 0; i < 100000; ++i) {
+        keys.push_back("key:" + std::to_string(i));
+    }
+    const std::string gone = "node-3";
+    print_plan("plan_leave(node-3), rf = 3: node-3 streams its ranges, then goes",
+               ringplan::plan_leave(ring, gone, rf), ringplan::replicated_share(ring, gone, rf),
+               keys);
+    print_plan("plan_crash(node-3), rf = 3: rebuilt from the surviving replicas",
+               ringplan::plan_crash(ring, gone, rf), ringplan::replicated_share(ring, gone, rf),
+               keys);
+    print_plan("plan_crash(node-3), rf = 1: the only copy is gone",
+               ringplan::plan_crash(ring, gone, 1), ringplan::replicated_share(ring, gone, 1),
+               keys);
     return 0;
 }
