@@ -724,25 +724,33 @@ Plan<Hash, NodeId> plan_crash(const Ring<Hash, NodeId>& ring, const detail::Id<N
     return detail::plan_one(ring, node, nullptr, true, options);
 }
 
+namespace detail {
+
+// The checks add_node would make, for a node that a plan adds to a copy it never builds.
+template <class Hash, class NodeId>
+void check_join(const Ring<Hash, NodeId>& ring, const NodeId& node, std::size_t count,
+                const char* unit) {
+    if (count == 0) {
+        raise(Errc::zero_vnodes, "node " + describe(node) + " needs at least one " + unit);
+    }
+    if (ring.contains(node)) {
+        raise(Errc::duplicate_node, "node " + describe(node) + " is already in the ring");
+    }
+    if (count > Ring<Hash, NodeId>::max_vnodes() - ring.vnode_count()) {
+        raise(Errc::too_many_vnodes, "adding " + std::to_string(count) + " vnodes to a ring of " +
+                                         std::to_string(ring.vnode_count()) +
+                                         " exceeds the limit of " +
+                                         std::to_string(Ring<Hash, NodeId>::max_vnodes()));
+    }
+}
+
+}  // namespace detail
+
 template <class Hash, class NodeId>
 Plan<Hash, NodeId> plan_join_with_tokens(const Ring<Hash, NodeId>& ring,
                                          const detail::Id<NodeId>& node, std::vector<Token> tokens,
                                          const PlanOptions<detail::Id<NodeId>>& options) {
-    // The same checks as add_node_with_tokens, on a scratch copy of nothing: validate by hand.
-    if (tokens.empty()) {
-        detail::raise(Errc::zero_vnodes,
-                      "node " + detail::describe(node) + " needs at least one token");
-    }
-    if (ring.contains(node)) {
-        detail::raise(Errc::duplicate_node,
-                      "node " + detail::describe(node) + " is already in the ring");
-    }
-    if (tokens.size() > Ring<Hash, NodeId>::max_vnodes() - ring.vnode_count()) {
-        detail::raise(Errc::too_many_vnodes,
-                      "adding " + std::to_string(tokens.size()) + " vnodes to a ring of " +
-                          std::to_string(ring.vnode_count()) + " exceeds the limit of " +
-                          std::to_string(Ring<Hash, NodeId>::max_vnodes()));
-    }
+    detail::check_join(ring, node, tokens.size(), "token");
     std::sort(tokens.begin(), tokens.end());
     const auto& have = detail::RingAccess::tokens(ring);
     for (std::size_t i = 0; i < tokens.size(); ++i) {
@@ -751,13 +759,13 @@ Plan<Hash, NodeId> plan_join_with_tokens(const Ring<Hash, NodeId>& ring,
                                                      " is listed twice for node " +
                                                      detail::describe(node));
         }
-        auto it = std::lower_bound(have.begin(), have.end(), tokens[i]);
-        if (it != have.end() && *it == tokens[i]) {
-            detail::raise(
-                Errc::token_collision,
-                "token " + std::to_string(tokens[i]) + " of node " + detail::describe(node) +
-                    " is already held by node " +
-                    detail::describe(ring.vnode_node(static_cast<std::size_t>(it - have.begin()))));
+        const auto at = static_cast<std::size_t>(
+            std::lower_bound(have.begin(), have.end(), tokens[i]) - have.begin());
+        if (at < have.size() && have[at] == tokens[i]) {
+            detail::raise(Errc::token_collision, "token " + std::to_string(tokens[i]) +
+                                                     " of node " + detail::describe(node) +
+                                                     " is already held by node " +
+                                                     detail::describe(ring.vnode_node(at)));
         }
     }
     return detail::plan_one(ring, node, &tokens, false, options);
@@ -766,20 +774,7 @@ Plan<Hash, NodeId> plan_join_with_tokens(const Ring<Hash, NodeId>& ring,
 template <class Hash, class NodeId>
 Plan<Hash, NodeId> plan_join(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
                              std::uint32_t vnodes, const PlanOptions<detail::Id<NodeId>>& options) {
-    if (vnodes == 0) {
-        detail::raise(Errc::zero_vnodes,
-                      "node " + detail::describe(node) + " needs at least one vnode");
-    }
-    if (ring.contains(node)) {
-        detail::raise(Errc::duplicate_node,
-                      "node " + detail::describe(node) + " is already in the ring");
-    }
-    if (vnodes > Ring<Hash, NodeId>::max_vnodes() - ring.vnode_count()) {
-        detail::raise(Errc::too_many_vnodes,
-                      "adding " + std::to_string(vnodes) + " vnodes to a ring of " +
-                          std::to_string(ring.vnode_count()) + " exceeds the limit of " +
-                          std::to_string(Ring<Hash, NodeId>::max_vnodes()));
-    }
+    detail::check_join(ring, node, vnodes, "vnode");
     // Derived tokens may coincide with existing ones (ties are ordered by id), as in add_node.
     std::vector<Token> tokens(vnodes);
     const auto b = detail::bytes_of(node);
