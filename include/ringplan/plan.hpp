@@ -703,6 +703,10 @@ Plan<Hash, NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeI
         }
         planner.segment(rb, ra, ranges, count);
     }
+    if (after.node_count() < options.rf) {
+        // Also when both rings are empty and there is no segment to visit.
+        planner.result().under.assign(1, TokenRange{0, max_token});
+    }
     return detail::finish<Hash, NodeId>(std::move(planner.result()), ids, options.rf);
 }
 
