@@ -3,6 +3,8 @@
 #include "catch.hpp"
 #include "test_util.hpp"
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -136,4 +138,90 @@ TEST_CASE("key lookups hash the key with the ring's policy", "[lookup]") {
         CHECK(ring.owner(key) != ring.successor(key));
     }
     CHECK(ring.owner(std::uint64_t{7}) == ring.owner_of(ringplan::key_token(std::uint64_t{7})));
+}
+
+namespace {
+// The textbook answer: std::lower_bound over the vnode array, wrapping.
+std::string reference_owner(const Ring& ring, Token t) {
+    std::vector<Token> tokens;
+    for (std::size_t i = 0; i < ring.vnode_count(); ++i) {
+        tokens.push_back(ring.vnode_token(i));
+    }
+    auto it = std::lower_bound(tokens.begin(), tokens.end(), t);
+    const auto i = it == tokens.end() ? 0 : static_cast<std::size_t>(it - tokens.begin());
+    return ring.vnode_node(i);
+}
+
+void check_lookups(const Ring& ring, std::mt19937_64& rng) {
+    std::vector<Token> probes = {0, 1, max_token - 1, max_token};
+    for (std::size_t i = 0; i < ring.vnode_count(); i += 97) {
+        const Token t = ring.vnode_token(i);
+        probes.insert(probes.end(), {t - 1, t, t + 1});
+    }
+    for (int i = 0; i < 500; ++i) {
+        probes.push_back(rng());
+    }
+    std::vector<const std::string*> batch(probes.size());
+    ring.owners_of(probes.data(), probes.size(), batch.data());
+    for (std::size_t i = 0; i < probes.size(); ++i) {
+        INFO("token " << probes[i]);
+        const std::string want = reference_owner(ring, probes[i]);
+        REQUIRE(ring.owner_of(probes[i]) == want);
+        REQUIRE(*batch[i] == want);
+        REQUIRE(batch[i] == &ring.owner_of(probes[i]));  // points into the ring
+    }
+    for (std::size_t i = 1; i < ring.vnode_count(); ++i) {
+        REQUIRE(ring.vnode_token(i - 1) <= ring.vnode_token(i));
+    }
+}
+}  // namespace
+
+TEST_CASE("the lookup index agrees with a plain binary search on large rings", "[lookup][index]") {
+    std::mt19937_64 rng(7);
+    Ring big;  // 12,000 vnodes: built with the bucket sort, one index bucket per vnode
+    for (int i = 0; i < 60; ++i) {
+        big.add_node("node-" + std::to_string(i), 200);
+    }
+    check_lookups(big, rng);
+    Ring bulk;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 60; ++i) {
+        ids.push_back("node-" + std::to_string(i));
+    }
+    bulk.add_nodes(ids, 200);
+    CHECK(bulk == big);
+
+    // Skewed explicit tokens: 5,000 vnodes packed into the lowest bucket and a few at the top,
+    // so one bucket holds almost everything and the search inside it does the work.
+    Ring skewed;
+    std::vector<std::pair<std::string, std::vector<Token>>> nodes;
+    for (int n = 0; n < 50; ++n) {
+        std::vector<Token> tokens;
+        for (int v = 0; v < 100; ++v) {
+            tokens.push_back(static_cast<Token>(v * 50 + n));
+        }
+        tokens.push_back(max_token - static_cast<Token>(n));
+        nodes.emplace_back("s" + std::to_string(n), tokens);
+    }
+    skewed.add_nodes_with_tokens(nodes.begin(), nodes.end());
+    check_lookups(skewed, rng);
+    skewed.remove_node("s7");  // the index is rebuilt on removal too
+    check_lookups(skewed, rng);
+}
+
+TEST_CASE("batch lookups of keys", "[lookup][batch]") {
+    Ring ring;
+    ring.add_nodes({"a", "b", "c", "d"}, 64);
+    std::vector<std::string> keys;
+    for (int i = 0; i < 1000; ++i) {  // more than one internal block of 256
+        keys.push_back("key-" + std::to_string(i));
+    }
+    std::vector<const std::string*> out(keys.size());
+    ring.owners(keys.data(), keys.size(), out.data());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        CHECK(out[i] == &ring.owner(keys[i]));
+    }
+    ring.owners_of(nullptr, 0, nullptr);  // nothing to do, nothing touched
+    Ring empty;
+    CHECK_THROWS_AS(empty.owners(keys.data(), 1, out.data()), ringplan::Error);
 }

@@ -4,6 +4,7 @@
 #define RINGPLAN_RING_HPP
 
 #include <ringplan/bytes.hpp>
+#include <ringplan/detail/lookup_index.hpp>
 #include <ringplan/error.hpp>
 #include <ringplan/hash.hpp>
 #include <ringplan/token.hpp>
@@ -138,6 +139,25 @@ public:
     /// Errors: empty_ring.
     const NodeId& owner_of(Token t) const { return nodes_[owners_[vnode_of(t)]].id; }
 
+    /// Batch lookup: out[i] = &owner_of(tokens[i]) for i < count. Resolves the tokens in groups
+    /// whose memory accesses overlap (prefetching each step of the next lookups), so it beats a
+    /// loop of owner_of on rings that do not fit in cache. Errors: empty_ring (if count > 0).
+    void owners_of(const Token* tokens, std::size_t count, const NodeId** out) const;
+
+    /// Batch lookup of keys: out[i] = &owner(keys[i]). Errors: empty_ring (if count > 0).
+    template <class Key>
+    void owners(const Key* keys, std::size_t count, const NodeId** out) const {
+        constexpr std::size_t block = 256;
+        Token tokens[block];
+        for (std::size_t done = 0; done < count; done += block) {
+            const std::size_t m = std::min(block, count - done);
+            for (std::size_t i = 0; i < m; ++i) {
+                tokens[i] = key_token(keys[done + i]);
+            }
+            owners_of(tokens, m, out + done);
+        }
+    }
+
     /// The first `rf` distinct nodes clockwise from the owner of `key`, owner first (Dynamo's
     /// preference list). Fewer when the ring has fewer than `rf` nodes.
     /// Errors: invalid_rf (rf < 1), empty_ring.
@@ -163,7 +183,7 @@ public:
         if (tokens_.empty()) {
             raise_empty();
         }
-        const std::size_t i = lower_bound(t);
+        const std::size_t i = index_.lower_bound(tokens_.data(), owners_.data(), t);
         return i == tokens_.size() ? 0 : i;
     }
     /// Token and node of vnode `i`, 0 <= i < vnode_count(), in ascending token order.
@@ -205,9 +225,9 @@ private:
 
     static constexpr std::size_t npos = ~std::size_t{0};
 
+    // The first position whose token is >= t (vnode_count() if none).
     std::size_t lower_bound(Token t) const noexcept {
-        return static_cast<std::size_t>(std::lower_bound(tokens_.begin(), tokens_.end(), t) -
-                                        tokens_.begin());
+        return tokens_.empty() ? 0 : index_.lower_bound(tokens_.data(), t);
     }
     std::size_t find(const NodeId& id) const;
     std::size_t index_of(const NodeId& id) const;
@@ -225,6 +245,8 @@ private:
     std::vector<Token> tokens_;
     std::vector<std::uint32_t> owners_;
     std::vector<NodeEntry> nodes_;
+    // Derived from tokens_ (rebuilt by every change); not part of the ring's value.
+    detail::LookupIndex index_;
 };
 
 // ---- implementation ------------------------------------------------------------------------
@@ -434,24 +456,12 @@ void Ring<Hash, NodeId>::commit_add(std::vector<NodeEntry> added, std::vector<Ne
     for (NewVnode& v : vnodes) {
         v.node = added_to_new[v.node];
     }
-    std::sort(vnodes.begin(), vnodes.end());
+    detail::sort_vnodes(vnodes);
 
     std::vector<Token> tokens(tokens_.size() + vnodes.size());
     std::vector<std::uint32_t> owners(tokens.size());
-    if constexpr (!can_move) {
-        // Copies can throw: build the whole table now, before anything changes.
-        std::size_t i = 0, j = 0;
-        while (i < nodes_.size() || j < added.size()) {
-            if (j == added.size() || (i < nodes_.size() && nodes_[i].id < added[j].id)) {
-                table.push_back(nodes_[i++]);
-            } else {
-                table.push_back(added[j++]);
-            }
-        }
-    }
-
-    // From here on nothing throws.
     {
+        // One merge of the old vnodes and the new ones (which are few, or all of them).
         std::size_t i = 0, j = 0, k = 0;
         while (i < tokens_.size() || j < vnodes.size()) {
             const bool take_old =
@@ -471,6 +481,21 @@ void Ring<Hash, NodeId>::commit_add(std::vector<NodeEntry> added, std::vector<Ne
             ++k;
         }
     }
+    detail::LookupIndex index;
+    index.build(tokens);
+    if constexpr (!can_move) {
+        // Copies can throw: build the whole table now, before anything changes.
+        std::size_t i = 0, j = 0;
+        while (i < nodes_.size() || j < added.size()) {
+            if (j == added.size() || (i < nodes_.size() && nodes_[i].id < added[j].id)) {
+                table.push_back(nodes_[i++]);
+            } else {
+                table.push_back(added[j++]);
+            }
+        }
+    }
+
+    // From here on nothing throws.
     if constexpr (can_move) {
         std::size_t i = 0, j = 0;
         while (i < nodes_.size() || j < added.size()) {
@@ -484,6 +509,7 @@ void Ring<Hash, NodeId>::commit_add(std::vector<NodeEntry> added, std::vector<Ne
     nodes_.swap(table);
     tokens_.swap(tokens);
     owners_.swap(owners);
+    index_.swap(index);
 }
 
 template <class Hash, class NodeId>
@@ -503,7 +529,6 @@ void Ring<Hash, NodeId>::remove_node(const NodeId& id) {
             }
         }
     }
-    // From here on nothing throws (the vectors have their capacity).
     for (std::size_t i = 0; i < tokens_.size(); ++i) {
         const std::uint32_t o = owners_[i];
         if (o != gone) {
@@ -511,6 +536,9 @@ void Ring<Hash, NodeId>::remove_node(const NodeId& id) {
             owners.push_back(o > gone ? o - 1 : o);
         }
     }
+    detail::LookupIndex index;
+    index.build(tokens);
+    // From here on nothing throws (the vectors have their capacity).
     if constexpr (std::is_nothrow_move_constructible<NodeEntry>::value) {
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
             if (i != gone) {
@@ -521,6 +549,7 @@ void Ring<Hash, NodeId>::remove_node(const NodeId& id) {
     nodes_.swap(table);
     tokens_.swap(tokens);
     owners_.swap(owners);
+    index_.swap(index);
 }
 
 template <class Hash, class NodeId>
@@ -636,6 +665,38 @@ std::vector<std::pair<NodeId, double>> Ring<Hash, NodeId>::ownership() const {
         out.emplace_back(nodes_[k].id, share[k]);
     }
     return out;
+}
+
+template <class Hash, class NodeId>
+void Ring<Hash, NodeId>::owners_of(const Token* tokens, std::size_t count,
+                                   const NodeId** out) const {
+    if (count == 0) {
+        return;
+    }
+    if (tokens_.empty()) {
+        raise_empty();
+    }
+    // Software pipelining over a group: every lookup's table entry is fetched, then every
+    // bucket's first token and owner, then the lookups finish, so the group's cache misses
+    // overlap instead of queueing. 8 to 16 lookups a group measured best at 10^6 vnodes.
+    constexpr std::size_t group = 16;
+    const Token* sorted = tokens_.data();
+    const std::uint32_t* owners = owners_.data();
+    const std::size_t n = tokens_.size();
+    for (std::size_t done = 0; done < count; done += group) {
+        const std::size_t m = std::min(group, count - done);
+        const Token* t = tokens + done;
+        for (std::size_t i = 0; i < m; ++i) {
+            index_.prefetch_bucket(t[i]);
+        }
+        for (std::size_t i = 0; i < m; ++i) {
+            index_.prefetch_bucket_data(sorted, owners, t[i]);
+        }
+        for (std::size_t i = 0; i < m; ++i) {
+            const std::size_t p = index_.lower_bound(sorted, t[i]);
+            out[done + i] = &nodes_[owners[p == n ? 0 : p]].id;
+        }
+    }
 }
 
 template <class Hash, class NodeId>
