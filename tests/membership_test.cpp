@@ -135,3 +135,17 @@ TEST_CASE("add_nodes_with_tokens adds many explicit-token nodes at once", "[memb
     CHECK(bulk.vnode_count() == 4);
     CHECK(bulk.owner_of(850) == "n1");
 }
+
+TEST_CASE("memory_usage stays near 16 bytes per vnode", "[membership][memory]") {
+    Ring ring;
+    CHECK(ring.memory_usage() == 0);
+    std::vector<std::string> ids;
+    for (int i = 0; i < 100; ++i) {
+        ids.push_back("node-" + std::to_string(i));
+    }
+    ring.add_nodes(ids, 256);  // 25,600 vnodes: tokens 8 + owners 4 + index ~2.6 bytes each
+    const double per_vnode =
+        static_cast<double>(ring.memory_usage()) / static_cast<double>(ring.vnode_count());
+    CHECK(per_vnode >= 12.0);
+    CHECK(per_vnode <= 20.0);
+}

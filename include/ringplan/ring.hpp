@@ -108,6 +108,18 @@ public:
     /// The member ids in ascending order.
     std::vector<NodeId> nodes() const;
 
+    /// Bytes of heap the ring holds: the token and owner arrays, the lookup index and the node
+    /// table (not memory a NodeId itself allocates, such as a long std::string's buffer).
+    std::size_t memory_usage() const noexcept {
+        std::size_t bytes = tokens_.capacity() * sizeof(Token) +
+                            owners_.capacity() * sizeof(std::uint32_t) + index_.bytes() +
+                            nodes_.capacity() * sizeof(NodeEntry);
+        for (const NodeEntry& e : nodes_) {
+            bytes += e.explicit_tokens.capacity() * sizeof(Token);
+        }
+        return bytes;
+    }
+
     /// The tokens of `id`'s vnodes, ascending. Errors: unknown_node.
     std::vector<Token> tokens_of(const NodeId& id) const { return node_tokens(index_of(id)); }
 
