@@ -247,3 +247,281 @@ TEST_CASE("plan errors", "[plan][errors]") {
     options.down = {"ghost"};
     CHECK(code_of([&] { ringplan::plan_crash(ring, "n1", options); }) == Errc::unknown_node);
 }
+
+// ---- projection through the interval index, against scans of every move ---------------------
+
+namespace {
+using Plan = ringplan::Plan<ringplan::Xxh3, std::string>;
+using KeyMoves = std::vector<ringplan::KeyMove<std::string>>;
+
+// Every (key, move) with the key in the move's range, by a scan of all moves, in the promised
+// order: token, index, from, to, and moves with equal (from, to) in plan order.
+KeyMoves scan_projection(const Plan& plan, const std::vector<Token>& tokens) {
+    std::vector<std::pair<std::size_t, std::size_t>> hits;  // (key, move), key-major
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        for (std::size_t m = 0; m < plan.moves.size(); ++m) {
+            if (plan.moves[m].range.contains(tokens[i])) {
+                hits.emplace_back(i, m);
+            }
+        }
+    }
+    std::stable_sort(hits.begin(), hits.end(), [&](const auto& a, const auto& b) {
+        const Move& x = plan.moves[a.second];
+        const Move& y = plan.moves[b.second];
+        if (tokens[a.first] != tokens[b.first]) {
+            return tokens[a.first] < tokens[b.first];
+        }
+        if (a.first != b.first) {
+            return a.first < b.first;
+        }
+        return x.from != y.from ? x.from < y.from : x.to < y.to;
+    });
+    KeyMoves out;
+    for (const auto& h : hits) {
+        const Move& m = plan.moves[h.second];
+        out.push_back({h.first, tokens[h.first], &m.from, &m.to});
+    }
+    return out;
+}
+
+std::vector<std::size_t> scan_lost(const Plan& plan, const std::vector<Token>& tokens) {
+    std::vector<std::size_t> out;
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (std::any_of(plan.lost.begin(), plan.lost.end(),
+                        [&](const TokenRange& r) { return r.contains(tokens[i]); })) {
+            out.push_back(i);
+        }
+    }
+    return out;
+}
+
+// "" when equal, else the first difference. Pointers must match too: they lead into plan.moves.
+std::string difference(const KeyMoves& got, const KeyMoves& want) {
+    for (std::size_t k = 0; k < std::max(got.size(), want.size()); ++k) {
+        if (k == got.size() || k == want.size()) {
+            return std::to_string(got.size()) + " key moves, want " + std::to_string(want.size());
+        }
+        const auto& g = got[k];
+        const auto& w = want[k];
+        if (g.index != w.index || g.token != w.token || g.from != w.from || g.to != w.to) {
+            return "key move " + std::to_string(k) + ": index " + std::to_string(g.index) +
+                   " token " + std::to_string(g.token) + " " + *g.from + "->" + *g.to +
+                   ", want index " + std::to_string(w.index) + " token " + std::to_string(w.token) +
+                   " " + *w.from + "->" + *w.to;
+        }
+    }
+    return "";
+}
+
+// project_tokens of tokens in any order, from the no-sort path: project the tokens sorted by
+// (token, index), then map the indices back. Independent of the radix sort, and fast enough
+// for inputs too large to scan against every move.
+KeyMoves via_sorted_path(const Plan& plan, const std::vector<Token>& tokens) {
+    std::vector<std::size_t> order(tokens.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return tokens[a] < tokens[b]; });
+    std::vector<Token> sorted(tokens.size());
+    for (std::size_t k = 0; k < order.size(); ++k) {
+        sorted[k] = tokens[order[k]];
+    }
+    KeyMoves out = plan.project_tokens(sorted);
+    for (auto& km : out) {
+        km.index = order[km.index];
+    }
+    return out;
+}
+
+// Checks project_tokens, on the tokens as given and sorted, and lost_tokens against the scans.
+void check_against_scans(const Plan& plan, std::vector<Token> tokens) {
+    for (int pass = 0; pass < 2; ++pass) {
+        if (pass == 1) {
+            std::sort(tokens.begin(), tokens.end());
+        }
+        INFO((pass == 0 ? "unsorted" : "sorted") << ", " << plan.moves.size() << " moves");
+        CHECK(difference(plan.project_tokens(tokens), scan_projection(plan, tokens)).empty());
+        CHECK(plan.lost_tokens(tokens) == scan_lost(plan, tokens));
+    }
+}
+
+Ring ten_by_256() {
+    Ring ring;
+    std::vector<std::string> ids;
+    for (int i = 0; i < 10; ++i) {
+        ids.push_back("node-" + std::to_string(i));
+    }
+    ring.add_nodes(ids, 256);
+    return ring;
+}
+
+// Random tokens, the space's edges, every vnode token and its neighbours, and repeats.
+std::vector<Token> probe_tokens(const Ring& ring, std::mt19937_64& rng, std::size_t random) {
+    std::vector<Token> tokens = {0, 1, max_token - 1, max_token, 0, max_token};
+    for (std::size_t i = 0; i < random; ++i) {
+        tokens.push_back(rng());
+    }
+    for (std::size_t v = 0; v < ring.vnode_count(); ++v) {
+        const Token t = ring.vnode_token(v);
+        tokens.insert(tokens.end(), {t - 1, t, t + 1});
+    }
+    for (std::size_t i = 0; i < 500; ++i) {
+        tokens.push_back(tokens[rng() % tokens.size()]);
+    }
+    std::shuffle(tokens.begin(), tokens.end(), rng);
+    return tokens;
+}
+}  // namespace
+
+TEST_CASE("projection agrees with a scan of every move on overlapping vnode plans",
+          "[plan][project]") {
+    const Ring ring = ten_by_256();
+    std::mt19937_64 rng(20240601);
+    const std::vector<Token> tokens = probe_tokens(ring, rng, 3000);
+    Ring after = ring;
+    after.remove_node("node-2");
+    after.remove_node("node-7");
+    after.add_node("node-x", 256);
+    // rf > 1 plans overlap: a token is in up to rf moves (one per node that gains it).
+    const std::vector<Plan> plans = {
+        ringplan::plan_leave(ring, "node-5", 1),     ringplan::plan_leave(ring, "node-5", 3),
+        ringplan::plan_crash(ring, "node-5", 1),     ringplan::plan_crash(ring, "node-5", 3),
+        ringplan::plan_join(ring, "node-x", 256, 3), ringplan::diff(ring, after, 3)};
+    for (const Plan& plan : plans) {
+        check_against_scans(plan, tokens);
+    }
+    CHECK_FALSE(plans[2].lost.empty());  // lost_tokens had something to find
+
+    // String keys hash with the ring's policy, looked up as they are hashed.
+    std::vector<std::string> keys;
+    std::vector<Token> key_tokens;
+    for (int i = 0; i < 2000; ++i) {
+        keys.push_back("key:" + std::to_string(i % 1500));  // repeats too
+        key_tokens.push_back(ringplan::key_token<ringplan::Xxh3>(keys.back()));
+    }
+    CHECK(difference(plans[1].project(keys), scan_projection(plans[1], key_tokens)).empty());
+    CHECK(difference(plans[5].project(keys), scan_projection(plans[5], key_tokens)).empty());
+}
+
+TEST_CASE("projection sorts many moved keys, with repeats and bunched tokens", "[plan][project]") {
+    const Ring ring = ten_by_256();
+    const Plan plan = ringplan::plan_leave(ring, "node-5", 3);
+    std::mt19937_64 rng(99);
+    // Over 2^15 moved keys: the sort's top digit takes 8 bits, then finer ones.
+    std::vector<Token> many(150000);
+    for (Token& t : many) {
+        t = rng();
+    }
+    CHECK(difference(plan.project_tokens(many), via_sorted_path(plan, many)).empty());
+    // The widest move, to aim tokens into it.
+    Move widest = plan.moves.front();
+    for (const Move& m : plan.moves) {
+        if (m.range.last - m.range.first > widest.range.last - widest.range.first) {
+            widest = m;
+        }
+    }
+    const Token first = widest.range.first;
+    const Token width = widest.range.last - first;
+    // Every key moves (more than the buffer guessed from the plan's share of the ring), and
+    // the tokens take 40 distinct values: digits all keys share are skipped, then equal tokens
+    // keep their input order.
+    std::vector<Token> repeats(40000);
+    for (Token& t : repeats) {
+        t = first + (rng() % 40) * (width / 40);
+    }
+    CHECK(difference(plan.project_tokens(repeats), scan_projection(plan, repeats)).empty());
+    // Consecutive tokens, shuffled, around the start of the move: differ in the low bits only.
+    std::vector<Token> bunched(40000);
+    for (std::size_t i = 0; i < bunched.size(); ++i) {
+        bunched[i] = first - 100 + i;
+    }
+    std::shuffle(bunched.begin(), bunched.end(), rng);
+    CHECK(difference(plan.project_tokens(bunched), via_sorted_path(plan, bunched)).empty());
+}
+
+TEST_CASE("projection with vnodes bunched at small tokens (no hash spread)", "[plan][project]") {
+    // 32 cuts below 2^20: one bucket of the interval index holds them all.
+    Ring ring;
+    for (std::uint64_t n = 0; n < 8; ++n) {
+        std::vector<Token> tokens;
+        for (std::uint64_t k = 0; k < 4; ++k) {
+            tokens.push_back(1000 * k + 10 * n + 5);
+        }
+        ring.add_node_with_tokens("n" + std::to_string(n), tokens);
+    }
+    std::mt19937_64 rng(5);
+    std::vector<Token> tokens = {0, 1, max_token, max_token - 1};
+    for (int i = 0; i < 3000; ++i) {
+        tokens.push_back(rng() % 4200);
+    }
+    for (int i = 0; i < 200; ++i) {
+        tokens.push_back(rng());
+    }
+    check_against_scans(ringplan::plan_leave(ring, "n3", 1), tokens);
+    check_against_scans(ringplan::plan_leave(ring, "n3", 3), tokens);
+    const Plan crash = ringplan::plan_crash(ring, "n3", 1);
+    CHECK_FALSE(crash.lost.empty());
+    check_against_scans(crash, tokens);
+}
+
+TEST_CASE("projection of a hand-built plan: overlaps, repeats, both ends of the ring",
+          "[plan][project]") {
+    // Not what diff produces, but every field is public: moves out of order, overlapping,
+    // repeated, covering the whole ring; lost ranges out of order and overlapping.
+    Plan plan;
+    plan.moves = {{{0, max_token}, "z", "a"},
+                  {{100, 200}, "b", "c"},
+                  {{150, max_token}, "a", "b"},
+                  {{0, 0}, "q", "r"},
+                  {{max_token, max_token}, "b", "a"},
+                  {{100, 200}, "b", "c"},
+                  {{50, 120}, "a", "c"},
+                  {{max_token - 9, max_token}, "a", "b"}};
+    plan.lost = {{500, 600}, {0, 10}, {550, 700}, {max_token - 5, max_token}, {700, 700}};
+    const std::vector<Token> tokens = {
+        150, 0,  max_token, 100, 200,           201,           99,  0,  max_token, 120, 121, 49, 50,
+        10,  11, 600,       701, max_token - 6, max_token - 5, 150, 700};
+    check_against_scans(plan, tokens);
+    // Token 150 is in four moves, by (from, to): a->b, b->c twice (in plan order), z->a.
+    const KeyMoves at150 = plan.project_tokens({150});
+    REQUIRE(at150.size() == 4);
+    CHECK(at150[0].from == &plan.moves[2].from);
+    CHECK(at150[1].from == &plan.moves[1].from);
+    CHECK(at150[2].from == &plan.moves[5].from);
+    CHECK(at150[3].from == &plan.moves[0].from);
+    CHECK(plan.lost_tokens(tokens) == std::vector<std::size_t>{1, 2, 7, 8, 13, 15, 18, 20});
+}
+
+TEST_CASE("projection of nothing", "[plan][project]") {
+    const Plan none;
+    CHECK(none.project_tokens({0, 5, max_token}).empty());
+    CHECK(none.project(std::vector<std::string>{"a", "b"}).empty());
+    CHECK(none.lost_tokens({0, 5, max_token}).empty());
+    const Plan leave = ringplan::plan_leave(three(), "n2");
+    CHECK(leave.project_tokens({}).empty());
+    CHECK(leave.project(std::vector<std::string>{}).empty());
+    CHECK(ringplan::plan_crash(three(), "n2").lost_tokens({}).empty());
+    // Keys that all stay put.
+    CHECK(leave.project_tokens({100, 200, 401, 700, 701}).empty());
+}
+
+TEST_CASE("projection with 64-bit index tables (for plans of billions of moves)",
+          "[plan][project]") {
+    // Reached through the public API only past 2^32 intervals: call the wide instantiation.
+    const Plan plan = ringplan::plan_leave(ten_by_256(), "node-5", 3);
+    std::mt19937_64 rng(3);
+    const std::vector<Token> tokens = probe_tokens(ten_by_256(), rng, 2000);
+    for (bool sorted : {false, true}) {
+        std::vector<Token> t = tokens;
+        if (sorted) {
+            std::sort(t.begin(), t.end());
+        }
+        const KeyMoves wide = ringplan::detail::project_with<std::size_t>(
+            plan.moves, ringplan::detail::cover_input(plan.moves), t.size(),
+            [&](std::size_t i) { return t[i]; }, sorted);
+        CHECK(difference(wide, scan_projection(plan, t)).empty());
+    }
+    const Plan crash = ringplan::plan_crash(ten_by_256(), "node-5", 1);
+    CHECK(ringplan::detail::lost_with<std::size_t>(crash.lost, tokens) == scan_lost(crash, tokens));
+}
