@@ -688,26 +688,30 @@ void Ring<Hash, NodeId>::owners_of(const Token* tokens, std::size_t count,
     if (tokens_.empty()) {
         raise_empty();
     }
-    // Software pipelining over a group: every lookup's table entry is fetched, then every
-    // bucket's first token and owner, then the lookups finish, so the group's cache misses
-    // overlap instead of queueing. 8 to 16 lookups a group measured best at 10^6 vnodes.
-    constexpr std::size_t group = 16;
+    // Software pipelining: while lookup i finishes, the table entry of lookup i + far and the
+    // bucket (first token and owner) of lookup i + near are already on their way, so cache
+    // misses overlap instead of queueing. Distances measured at 10^6 vnodes: a rolling window
+    // of 20/6 beats fixed groups of 16 (1.44x single owner_of calls against 1.14x).
+    constexpr std::size_t far = 20;
+    constexpr std::size_t near = 6;
     const Token* sorted = tokens_.data();
     const std::uint32_t* owners = owners_.data();
     const std::size_t n = tokens_.size();
-    for (std::size_t done = 0; done < count; done += group) {
-        const std::size_t m = std::min(group, count - done);
-        const Token* t = tokens + done;
-        for (std::size_t i = 0; i < m; ++i) {
-            index_.prefetch_bucket(t[i]);
+    for (std::size_t i = 0; i < std::min(far, count); ++i) {
+        index_.prefetch_bucket(tokens[i]);
+    }
+    for (std::size_t i = 0; i < std::min(near, count); ++i) {
+        index_.prefetch_bucket_data(sorted, owners, tokens[i]);
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        if (i + far < count) {
+            index_.prefetch_bucket(tokens[i + far]);
         }
-        for (std::size_t i = 0; i < m; ++i) {
-            index_.prefetch_bucket_data(sorted, owners, t[i]);
+        if (i + near < count) {
+            index_.prefetch_bucket_data(sorted, owners, tokens[i + near]);
         }
-        for (std::size_t i = 0; i < m; ++i) {
-            const std::size_t p = index_.lower_bound(sorted, t[i]);
-            out[done + i] = &nodes_[owners[p == n ? 0 : p]].id;
-        }
+        const std::size_t p = index_.lower_bound(sorted, tokens[i]);
+        out[i] = &nodes_[owners[p == n ? 0 : p]].id;
     }
 }
 
