@@ -21,19 +21,20 @@
 
 RINGPLAN_NAMESPACE_BEGIN
 
-/// Hash policies. A policy is a type with
-///
-///     static Token hash(const void* data, std::size_t size) noexcept;
-///
-/// which maps bytes to a token. It must be a pure function of the bytes: the same on every
-/// platform, compiler and run (read multi-byte words explicitly little-endian; never use
-/// std::hash). It may also provide
-///
-///     static Token vnode_token(const void* id, std::size_t size, std::uint32_t index) noexcept;
-///
-/// to place vnode `index` of the node whose id has these bytes; without it ringplan uses the
-/// documented rule hash(id bytes || index as 4 little-endian bytes) (docs/placement.md).
-/// `static constexpr const char* name` names the policy in diagnostics and benchmarks.
+// Hash policies (not a Doxygen block: it documents the concept, not Xxh3). A policy is a type
+// with
+//
+//     static Token hash(const void* data, std::size_t size) noexcept;
+//
+// which maps bytes to a token. It must be a pure function of the bytes: the same on every
+// platform, compiler and run (read multi-byte words explicitly little-endian; never use
+// std::hash). It may also provide
+//
+//     static Token vnode_token(const void* id, std::size_t size, std::uint32_t index) noexcept;
+//
+// to place vnode `index` of the node whose id has these bytes; without it ringplan uses the
+// documented rule hash(id bytes || index as 4 little-endian bytes) (docs/placement.md).
+// `static constexpr const char* name` names the policy in diagnostics and benchmarks.
 
 /// XXH3-64 (seed 0) from the xxHash library: the default. Fast on short keys, well mixed, and
 /// specified bit for bit on every platform.

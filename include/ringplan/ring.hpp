@@ -29,7 +29,9 @@ std::string describe(const NodeId& id);
 struct RingAccess;
 }  // namespace detail
 
-/// A consistent-hash ring with virtual nodes (Karger et al. 1997; Dynamo, DeCandia et al. 2007).
+/// A consistent-hash ring with virtual nodes.
+///
+/// After Karger et al., STOC 1997, and Dynamo (DeCandia et al., SOSP 2007).
 ///
 /// Ownership: a key hashes to a token t; its owner is the node of the first vnode whose token is
 /// >= t, wrapping to the smallest token. A vnode at token T owns (pred(T), T].
