@@ -1,110 +1,247 @@
-// Lookup benchmarks: ringplan's owner() against the textbook rings a user would write instead.
-// Names follow <family>/<impl>/<vnodes>. The performance issue extends this suite; run it with
-// the release build: build/release/bench/ringplan_bench.
-#include <ringplan/ringplan.hpp>
+// Lookup and build benchmarks: ringplan against the rings a user would write instead.
+//
+//   owner/<impl>/<vnodes>          independent lookups (throughput: the CPU overlaps them)
+//   owner_latency/<impl>/<vnodes>  each lookup's token depends on the previous result
+//   owner_batch/ringplan/<vnodes>  Ring::owners_of over a block of tokens
+//   build/<impl>/<vnodes>          a whole ring from a node list, vnode hashing included
+//
+// impl: ringplan (Ring<>::owner_of), std_map (std::map lower_bound with wrap), sorted_vector
+// (std::lower_bound over sorted tokens: ketama, Envoy), jump (Lamping-Veach jump hash, no ring).
+// Every lookup row processes blocks of `block` probes per iteration; items/s is lookups/s.
+// Run with bench/run (Release, -O2); docs/performance.md has the results.
+#include "bench_common.hpp"
 
-#include <benchmark/benchmark.h>
-
-#include <algorithm>
-#include <map>
-#include <random>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <set>
 #include <string>
-#include <vector>
+#include <utility>
 
+namespace bench {
 namespace {
 
-constexpr std::size_t vnodes_per_node = 256;
+constexpr std::size_t block = 1024;  // lookups per benchmark iteration; divides probes().size()
 
-std::vector<std::string> node_ids(std::size_t vnodes) {
-    std::vector<std::string> ids;
-    for (std::size_t i = 0; i < std::max<std::size_t>(1, vnodes / vnodes_per_node); ++i) {
-        ids.push_back("node-" + std::to_string(i));
-    }
-    return ids;
-}
-
-std::vector<ringplan::Token> probe_tokens() {
-    std::mt19937_64 rng(42);
-    std::vector<ringplan::Token> probes(1 << 16);
-    for (auto& t : probes) {
-        t = rng();
-    }
-    return probes;
-}
-
-ringplan::Ring<> make_ring(std::size_t vnodes) {
-    ringplan::Ring<> ring;
-    const auto ids = node_ids(vnodes);
-    ring.add_nodes(ids, static_cast<std::uint32_t>(vnodes / ids.size()));
-    return ring;
-}
-
-void owner_ringplan(benchmark::State& state) {
-    const auto ring = make_ring(static_cast<std::size_t>(state.range(0)));
-    const auto probes = probe_tokens();
+// Independent lookups of consecutive probes; the results go to an array, as a caller's would.
+template <class Lookup>
+void run_owner(benchmark::State& state, Lookup lookup) {
+    const std::vector<Token>& p = probes();
+    const std::size_t mask = p.size() - 1;
+    std::array<const std::string*, block> out{};
     std::size_t i = 0;
     for (auto _ : state) {
-        benchmark::DoNotOptimize(&ring.owner_of(probes[i++ & (probes.size() - 1)]));
-    }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
-}
-
-void owner_std_map(benchmark::State& state) {
-    const auto ring = make_ring(static_cast<std::size_t>(state.range(0)));
-    std::map<ringplan::Token, std::string> map;
-    for (std::size_t v = 0; v < ring.vnode_count(); ++v) {
-        map.emplace(ring.vnode_token(v), ring.vnode_node(v));
-    }
-    const auto probes = probe_tokens();
-    std::size_t i = 0;
-    for (auto _ : state) {
-        auto it = map.lower_bound(probes[i++ & (probes.size() - 1)]);
-        if (it == map.end()) {
-            it = map.begin();
+        const Token* t = p.data() + (i & mask);
+        for (std::size_t j = 0; j < block; ++j) {
+            out[j] = lookup(t[j]);
         }
-        benchmark::DoNotOptimize(&it->second);
+        i += block;
+        benchmark::DoNotOptimize(out.data());
+        benchmark::ClobberMemory();
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    state.SetItemsProcessed(state.iterations() * to_i64(block));
 }
 
-void owner_sorted_vector(benchmark::State& state) {
-    const auto ring = make_ring(static_cast<std::size_t>(state.range(0)));
-    std::vector<std::pair<ringplan::Token, std::string>> points;
-    for (std::size_t v = 0; v < ring.vnode_count(); ++v) {
-        points.emplace_back(ring.vnode_token(v), ring.vnode_node(v));
-    }
-    const auto probes = probe_tokens();
+// Dependent lookups: the next token is probe ^ (result address >> 60). User-space addresses are
+// below 2^47, so that is the probe itself at run time, but the compiler can not know it and the
+// CPU must finish each lookup before it starts the next: this measures latency.
+template <class Lookup>
+void run_owner_latency(benchmark::State& state, Lookup lookup) {
+    const std::vector<Token>& p = probes();
+    const std::size_t mask = p.size() - 1;
+    std::uintptr_t carry = 0;
     std::size_t i = 0;
     for (auto _ : state) {
-        const ringplan::Token t = probes[i++ & (probes.size() - 1)];
-        auto it = std::lower_bound(points.begin(), points.end(), t,
-                                   [](const auto& p, ringplan::Token x) { return p.first < x; });
-        if (it == points.end()) {
-            it = points.begin();
+        const Token* t = p.data() + (i & mask);
+        for (std::size_t j = 0; j < block; ++j) {
+            const std::string* r = lookup(t[j] ^ static_cast<Token>(carry));
+            carry = reinterpret_cast<std::uintptr_t>(r) >> 60;
         }
-        benchmark::DoNotOptimize(&it->second);
+        i += block;
+        benchmark::DoNotOptimize(carry);
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    state.SetItemsProcessed(state.iterations() * to_i64(block));
 }
 
-void build_ringplan(benchmark::State& state) {
-    const auto vnodes = static_cast<std::size_t>(state.range(0));
-    for (auto _ : state) {
-        auto ring = make_ring(vnodes);
-        benchmark::DoNotOptimize(ring.vnode_count());
+// A baseline must give ringplan's owner for every probe, or the comparison is void.
+template <class Baseline>
+bool agrees_with_ringplan(const Shape& s, const Baseline& baseline) {
+    const Ring& ring = ring_of(s);
+    for (Token t : probes()) {
+        if (baseline.owner_of(t) != ring.owner_of(t)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+template <class Baseline>
+bool checked(benchmark::State& state, const char* impl, const Shape& s, const Baseline& b) {
+    static std::set<std::pair<std::string, Shape>> verified;
+    if (verified.count({impl, s}) != 0) {
+        return true;
+    }
+    if (!agrees_with_ringplan(s, b)) {
+        state.SkipWithError((std::string(impl) + " disagrees with ringplan's owners").c_str());
+        return false;
+    }
+    verified.insert({impl, s});
+    return true;
+}
+
+double per_vnode(std::size_t bytes, std::size_t vnodes) {
+    return static_cast<double>(bytes) / static_cast<double>(vnodes);
+}
+
+// ---- owner / owner_latency ----------------------------------------------------------------------
+
+template <bool Latency, class Lookup>
+void run(benchmark::State& state, Lookup lookup) {
+    if constexpr (Latency) {
+        run_owner_latency(state, lookup);
+    } else {
+        run_owner(state, lookup);
     }
 }
+
+template <bool Latency>
+void owner_ringplan(benchmark::State& state, Shape s) {
+    const Ring& ring = ring_of(s);
+    run<Latency>(state, [&](Token t) { return &ring.owner_of(t); });
+    state.counters["bytes_per_vnode"] = per_vnode(ring.memory_usage(), ring.vnode_count());
+}
+
+template <bool Latency>
+void owner_std_map(benchmark::State& state, Shape s) {
+    const CachedMap& m = map_of(s);
+    if (!checked(state, "std_map", s, m.ring)) {
+        return;
+    }
+    run<Latency>(state, [&](Token t) { return &m.ring.owner_of(t); });
+    state.counters["bytes_per_vnode"] = per_vnode(m.heap_bytes, m.ring.vnode_count());
+}
+
+template <bool Latency>
+void owner_sorted_vector(benchmark::State& state, Shape s) {
+    const SortedVectorRing& v = sorted_of(s);
+    if (!checked(state, "sorted_vector", s, v)) {
+        return;
+    }
+    run<Latency>(state, [&](Token t) { return &v.owner_of(t); });
+    state.counters["bytes_per_vnode"] = per_vnode(v.memory_usage(), v.vnode_count());
+}
+
+template <bool Latency>
+void owner_jump(benchmark::State& state, Shape s) {
+    const JumpTable& j = jump_of(s);
+    run<Latency>(state, [&](Token t) { return &j.owner_of(t); });
+    // No vnodes: the node table spread over the ring size it stands in for.
+    state.counters["bytes_per_vnode"] = per_vnode(j.memory_usage(), s.total());
+}
+
+void owner_batch_ringplan(benchmark::State& state, Shape s) {
+    const Ring& ring = ring_of(s);
+    const std::vector<Token>& p = probes();
+    const std::size_t mask = p.size() - 1;
+    std::array<const std::string*, block> out{};
+    std::size_t i = 0;
+    for (auto _ : state) {
+        ring.owners_of(p.data() + (i & mask), block, out.data());
+        i += block;
+        benchmark::DoNotOptimize(out.data());
+        benchmark::ClobberMemory();
+    }
+    state.SetItemsProcessed(state.iterations() * to_i64(block));
+    state.counters["bytes_per_vnode"] = per_vnode(ring.memory_usage(), ring.vnode_count());
+}
+
+// ---- build --------------------------------------------------------------------------------------
+
+// Builds a fresh structure per iteration; tearing it down is not timed.
+template <class T, class Build>
+void run_build(benchmark::State& state, Build build) {
+    for (auto _ : state) {
+        auto r = std::make_unique<T>();
+        build(*r);
+        benchmark::DoNotOptimize(r.get());
+        benchmark::ClobberMemory();
+        state.PauseTiming();
+        r.reset();
+        state.ResumeTiming();
+    }
+}
+
+void build_ringplan(benchmark::State& state, Shape s) {
+    const std::vector<std::string> ids = node_ids(s.nodes);
+    run_build<Ring>(state, [&](Ring& r) { r.add_nodes(ids, s.vnodes); });
+    const Ring& ring = ring_of(s);
+    state.counters["bytes_per_vnode"] = per_vnode(ring.memory_usage(), ring.vnode_count());
+    state.counters["spread"] = spread_of(ring);
+    state.SetItemsProcessed(state.iterations() * to_i64(s.total()));
+}
+
+void build_std_map(benchmark::State& state, Shape s) {
+    const std::vector<std::string> ids = node_ids(s.nodes);
+    run_build<MapRing>(state, [&](MapRing& r) { r.add_nodes(ids, s.vnodes); });
+    const CachedMap& m = map_of(s);
+    state.counters["bytes_per_vnode"] = per_vnode(m.heap_bytes, m.ring.vnode_count());
+    state.counters["spread"] = m.ring.spread(s.nodes);
+    state.SetItemsProcessed(state.iterations() * to_i64(s.total()));
+}
+
+void build_sorted_vector(benchmark::State& state, Shape s) {
+    const std::vector<std::string> ids = node_ids(s.nodes);
+    run_build<SortedVectorRing>(state, [&](SortedVectorRing& r) { r.add_nodes(ids, s.vnodes); });
+    const SortedVectorRing& v = sorted_of(s);
+    state.counters["bytes_per_vnode"] = per_vnode(v.memory_usage(), v.vnode_count());
+    state.counters["spread"] = v.spread();
+    state.SetItemsProcessed(state.iterations() * to_i64(s.total()));
+}
+
+// ---- registration -------------------------------------------------------------------------------
+
+using Fn = void (*)(benchmark::State&, Shape);
+
+void add(const std::string& name, Fn fn, std::size_t nominal, benchmark::TimeUnit unit) {
+    benchmark::RegisterBenchmark(name.c_str(), fn, shape_for(nominal))->Unit(unit);
+}
+
+const bool registered = [] {
+    const std::pair<const char*, std::pair<Fn, Fn>> impls[] = {
+        {"ringplan", {owner_ringplan<false>, owner_ringplan<true>}},
+        {"std_map", {owner_std_map<false>, owner_std_map<true>}},
+        {"sorted_vector", {owner_sorted_vector<false>, owner_sorted_vector<true>}},
+        {"jump", {owner_jump<false>, owner_jump<true>}},
+    };
+    for (const auto& [impl, fns] : impls) {
+        for (std::size_t n : lookup_sizes) {
+            add(std::string("owner/") + impl + "/" + std::to_string(n), fns.first, n,
+                benchmark::kMicrosecond);
+        }
+    }
+    for (const auto& [impl, fns] : impls) {
+        for (std::size_t n : lookup_sizes) {
+            add(std::string("owner_latency/") + impl + "/" + std::to_string(n), fns.second, n,
+                benchmark::kMicrosecond);
+        }
+    }
+    for (std::size_t n : lookup_sizes) {
+        add("owner_batch/ringplan/" + std::to_string(n), owner_batch_ringplan, n,
+            benchmark::kMicrosecond);
+    }
+    const std::pair<const char*, Fn> builders[] = {
+        {"ringplan", build_ringplan},
+        {"std_map", build_std_map},
+        {"sorted_vector", build_sorted_vector},
+    };
+    for (const auto& [impl, fn] : builders) {
+        for (std::size_t n : lookup_sizes) {
+            add(std::string("build/") + impl + "/" + std::to_string(n), fn, n,
+                benchmark::kMillisecond);
+        }
+    }
+    return true;
+}();
 
 }  // namespace
-
-BENCHMARK(owner_ringplan)->Name("owner/ringplan")->RangeMultiplier(10)->Range(1000, 1000000);
-BENCHMARK(owner_std_map)->Name("owner/std_map")->RangeMultiplier(10)->Range(1000, 1000000);
-BENCHMARK(owner_sorted_vector)
-    ->Name("owner/sorted_vector")
-    ->RangeMultiplier(10)
-    ->Range(1000, 1000000);
-BENCHMARK(build_ringplan)
-    ->Name("build/ringplan")
-    ->RangeMultiplier(10)
-    ->Range(1000, 1000000)
-    ->Unit(benchmark::kMillisecond);
+}  // namespace bench
