@@ -3,12 +3,14 @@
 #include <ringplan/ringplan.hpp>
 
 #include <cstdio>
+#include <string>
 
 int main() {
-    const ringplan::Ring<> ring;
-    (void)ring;
-    const auto token = ringplan::Xxh3::hash("ringplan", 8);  // needs xxhash.h on the path
-    std::printf("ringplan %d.%d.%d: token %llu\n", RINGPLAN_VERSION_MAJOR, RINGPLAN_VERSION_MINOR,
-                RINGPLAN_VERSION_PATCH, static_cast<unsigned long long>(token));
-    return 0;
+    ringplan::Ring<> ring;  // XXH3-64: needs xxhash.h on the include path
+    ring.add_nodes({"a", "b", "c"}, 16);
+    const std::string& owner = ring.owner("key");
+    const auto plan = ringplan::plan_leave(ring, owner, 2);
+    std::printf("ringplan %d.%d.%d: owner %s, a leave moves %zu ranges\n", RINGPLAN_VERSION_MAJOR,
+                RINGPLAN_VERSION_MINOR, RINGPLAN_VERSION_PATCH, owner.c_str(), plan.moves.size());
+    return plan.moves.empty() ? 1 : 0;
 }
