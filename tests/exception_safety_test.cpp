@@ -1,0 +1,180 @@
+// Strong exception safety: a failure in the middle of add_node, add_nodes,
+// add_node_with_tokens, remove_node or a plan leaves the ring exactly as it was. Failures are
+// injected two ways: an operator new that throws on the k-th allocation, and a node id whose
+// copy (and move) throws on the k-th call.
+#include "catch.hpp"
+#include "test_util.hpp"
+
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+// Armed only inside the tests below: 0 means never fail.
+long allocations_until_failure = 0;
+}  // namespace
+
+// Replacing the global allocation functions affects the whole test program; unarmed, they are
+// plain malloc/free.
+void* operator new(std::size_t size) {
+    if (allocations_until_failure > 0 && --allocations_until_failure == 0) {
+        throw std::bad_alloc();
+    }
+    if (void* p = std::malloc(size == 0 ? 1 : size)) {
+        return p;
+    }
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+    std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    std::free(p);
+}
+
+namespace {
+
+using Ring = ringplan::Ring<>;
+
+// Runs `change` with the k-th allocation failing, for k = 1, 2, ... until it succeeds. After
+// every failure the ring must equal `before`; returns how many failure points were tried.
+template <class R, class Change>
+int fail_every_allocation(R& ring, Change&& change) {
+    const R before = ring;
+    for (int k = 1; k < 10000; ++k) {
+        allocations_until_failure = k;
+        try {
+            change(ring);
+            allocations_until_failure = 0;
+            return k - 1;
+        } catch (const std::bad_alloc&) {
+            allocations_until_failure = 0;
+            INFO("allocation " << k << " failed");
+            REQUIRE(ring == before);
+        }
+    }
+    allocations_until_failure = 0;
+    FAIL("the change never succeeded");
+    return 0;
+}
+
+Ring sample() {
+    Ring ring;
+    ring.add_nodes({"a", "b", "c"}, 32);
+    ring.add_node_with_tokens("t", {1, 1000, ringplan::max_token});
+    return ring;
+}
+
+}  // namespace
+
+TEST_CASE("allocation failures leave the ring unchanged", "[exception_safety]") {
+    {
+        Ring ring = sample();
+        CHECK(fail_every_allocation(ring, [](Ring& r) { r.add_node("d", 64); }) > 3);
+        CHECK(ring.contains("d"));
+    }
+    {
+        Ring ring = sample();
+        CHECK(fail_every_allocation(ring, [](Ring& r) { r.add_nodes({"x", "y", "z"}, 8); }) > 3);
+        CHECK(ring.node_count() == 7);
+    }
+    {
+        Ring ring = sample();
+        CHECK(fail_every_allocation(ring, [](Ring& r) {
+                  r.add_node_with_tokens("u", {5, 50, 500});
+              }) > 3);
+        CHECK(ring.owner_of(50) == "u");
+    }
+    {
+        Ring ring = sample();
+        CHECK(fail_every_allocation(ring, [](Ring& r) { r.remove_node("b"); }) > 2);
+        CHECK_FALSE(ring.contains("b"));
+    }
+}
+
+TEST_CASE("allocation failures in plans leave the ring unchanged", "[exception_safety]") {
+    Ring ring = sample();
+    Ring after = ring;
+    after.remove_node("a");
+    std::vector<std::string> keys = {"k1", "k2", "k3", "k4"};
+    CHECK(fail_every_allocation(ring, [&](const Ring& r) {
+              (void)ringplan::plan_leave(r, "b", 3).project(keys);
+          }) > 3);
+    CHECK(fail_every_allocation(ring,
+                                [&](const Ring& r) { (void)ringplan::plan_crash(r, "b", 2); }) > 3);
+    CHECK(fail_every_allocation(
+              ring, [&](const Ring& r) { (void)ringplan::plan_join(r, "n", 16, 3); }) > 3);
+    CHECK(fail_every_allocation(ring, [&](const Ring& r) { (void)ringplan::diff(r, after, 2); }) >
+          3);
+}
+
+namespace {
+
+// A node id whose copy and move throw on the k-th call, so the ring can not move its node
+// table without risk and must take the copying path.
+struct Fragile {
+    std::string name;
+    static inline long copies_until_failure = 0;
+
+    explicit Fragile(std::string n) : name(std::move(n)) {}
+    Fragile(const Fragile& o) : name(o.name) { tick(); }
+    Fragile(Fragile&& o) noexcept(false) : name(std::move(o.name)) { tick(); }
+    Fragile& operator=(const Fragile& o) {
+        tick();
+        name = o.name;
+        return *this;
+    }
+    Fragile& operator=(Fragile&& o) noexcept(false) {
+        tick();
+        name = std::move(o.name);
+        return *this;
+    }
+    static void tick() {
+        if (copies_until_failure > 0 && --copies_until_failure == 0) {
+            throw std::runtime_error("copy failed");
+        }
+    }
+    friend bool operator<(const Fragile& a, const Fragile& b) { return a.name < b.name; }
+    friend bool operator==(const Fragile& a, const Fragile& b) { return a.name == b.name; }
+};
+
+}  // namespace
+
+template <>
+struct ringplan::ByteRepr<Fragile> {
+    static std::string_view bytes(const Fragile& f) noexcept { return f.name; }
+};
+
+TEST_CASE("a node id whose copy throws leaves the ring unchanged", "[exception_safety]") {
+    using FragileRing = ringplan::Ring<ringplan::Xxh3, Fragile>;
+    FragileRing ring;
+    ring.add_nodes(std::vector<Fragile>{Fragile("a"), Fragile("b"), Fragile("c")}, 16);
+    auto fail_every_copy = [&](auto&& change) {
+        const FragileRing before = ring;
+        for (long k = 1; k < 1000; ++k) {
+            Fragile::copies_until_failure = k;
+            try {
+                change(ring);
+                Fragile::copies_until_failure = 0;
+                return k - 1;
+            } catch (const std::runtime_error&) {
+                Fragile::copies_until_failure = 0;
+                INFO("copy " << k << " failed");
+                REQUIRE(ring == before);
+            }
+        }
+        Fragile::copies_until_failure = 0;
+        return -1L;
+    };
+    const Fragile d("d");
+    CHECK(fail_every_copy([&](FragileRing& r) { r.add_node(d, 8); }) > 3);
+    CHECK(ring.contains(Fragile("d")));
+    CHECK(fail_every_copy([&](FragileRing& r) { r.remove_node(Fragile("b")); }) > 1);
+    CHECK_FALSE(ring.contains(Fragile("b")));
+    CHECK(fail_every_copy([&](FragileRing& r) {
+              r.add_node_with_tokens(Fragile("e"), {7, 8});
+          }) > 1);
+    CHECK(ring.owner_of(8) == Fragile("e"));
+}
