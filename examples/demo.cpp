@@ -1,10 +1,12 @@
 // The ringplan demo: a 10-node cluster with 256 vnodes per node. Prints each node's share of
 // the ring and the spread (max/mean), the owner and replicas of a few keys, then the plans for a
-// graceful leave and a crash: what moves, from whom, to whom, and what is lost.
+// graceful leave and a crash: what moves, from whom, to whom, and what is lost; and the leave
+// plan throttled into waves (8 streams out of the leaving node, 2 into each receiver).
 #include <ringplan/ringplan.hpp>
 
 #include <algorithm>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +44,27 @@ void print_plan(const char* title, const Plan& plan, double optimum,
     }
     if (!plan.under_replicated.empty()) {
         std::printf("under-replicated: %zu ranges\n", plan.under_replicated.size());
+    }
+}
+
+// The waves of a throttled schedule: how many, against the lower bound, and the first few.
+void print_schedule(const Plan& plan, const ringplan::ScheduleLimits& limits) {
+    const auto s = ringplan::schedule(plan, limits);
+    std::printf(
+        "throttled to %zu sends and %zu receives per node at once: %zu waves "
+        "(lower bound %zu)\n",
+        limits.max_send, limits.max_recv, s.waves.size(), s.lower_bound);
+    std::printf("%-6s %6s %9s\n", "wave", "moves", "ring");
+    for (std::size_t w = 0; w < s.waves.size(); ++w) {
+        if (w == 3 && s.waves.size() > 4) {
+            std::printf("...\n");
+            w = s.waves.size() - 1;
+        }
+        double fraction = 0;
+        for (const auto& m : s.waves[w]) {
+            fraction += m.range.fraction();
+        }
+        std::printf("%-6zu %6zu %8.2f%%\n", w + 1, s.waves[w].size(), fraction * 100);
     }
 }
 
@@ -102,9 +125,11 @@ int main() {
         keys.push_back("key:" + std::to_string(i));
     }
     const std::string gone = "node-3";
-    print_plan("plan_leave(node-3), rf = 3: node-3 streams its ranges, then goes",
-               ringplan::plan_leave(ring, gone, rf), ringplan::replicated_share(ring, gone, rf),
-               keys);
+    const Plan leave = ringplan::plan_leave(ring, gone, rf);
+    print_plan("plan_leave(node-3), rf = 3: node-3 streams its ranges, then goes", leave,
+               ringplan::replicated_share(ring, gone, rf), keys);
+    // node-3 sends everything: let it run 8 streams, each receiver 2.
+    print_schedule(leave, ringplan::ScheduleLimits{8, 2, std::nullopt});
     print_plan("plan_crash(node-3), rf = 3: rebuilt from the surviving replicas",
                ringplan::plan_crash(ring, gone, rf), ringplan::replicated_share(ring, gone, rf),
                keys);

@@ -134,6 +134,26 @@ TEST_CASE("too_many_vnodes", "[errors]") {
     CHECK(Ring::max_vnodes() == 0xFFFFFFFFu);
 }
 
+TEST_CASE("invalid_limit", "[errors]") {
+    const std::vector<ringplan::Move<std::string>> moves = {
+        ringplan::Move<std::string>{ringplan::TokenRange{0, 9}, "a", "b"}};
+    expect_error(
+        [&] {
+            (void)ringplan::schedule(moves, ringplan::ScheduleLimits{0, 1, {}});
+        },
+        Errc::invalid_limit, "max_send must be at least 1, got 0");
+    expect_error(
+        [&] {
+            (void)ringplan::schedule(moves, ringplan::ScheduleLimits{1, 0, {}});
+        },
+        Errc::invalid_limit, "max_recv must be at least 1, got 0");
+    expect_error(
+        [&] {
+            (void)ringplan::schedule(moves, ringplan::ScheduleLimits{1, 1, 0.0});
+        },
+        Errc::invalid_limit, "max_fraction must be positive");
+}
+
 TEST_CASE("error codes have stable names", "[errors]") {
     CHECK(std::string(ringplan::to_string(Errc::duplicate_node)) == "duplicate_node");
     CHECK(std::string(ringplan::to_string(Errc::unknown_node)) == "unknown_node");
@@ -143,6 +163,7 @@ TEST_CASE("error codes have stable names", "[errors]") {
     CHECK(std::string(ringplan::to_string(Errc::token_collision)) == "token_collision");
     CHECK(std::string(ringplan::to_string(Errc::no_successor)) == "no_successor");
     CHECK(std::string(ringplan::to_string(Errc::too_many_vnodes)) == "too_many_vnodes");
+    CHECK(std::string(ringplan::to_string(Errc::invalid_limit)) == "invalid_limit");
     // Error is a std::runtime_error, so generic handlers catch it.
     try {
         Ring().owner_of(0);

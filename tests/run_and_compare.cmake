@@ -1,8 +1,10 @@
 # Runs a program on an input file and compares what it does with what is expected.
 #
 #   cmake -DPROGRAM=<exe> -DINPUT=<file> -DEXPECTED_OUT=<file> -DEXPECTED_EXIT=<code>
-#         [-DEXPECTED_ERR_REGEX=<regex>[,<regex>...]] -P run_and_compare.cmake
+#         [-DARGS=<arg>[,<arg>...]] [-DEXPECTED_ERR_REGEX=<regex>[,<regex>...]]
+#         -P run_and_compare.cmake
 #
+# ARGS are the program's command-line arguments, separated by commas.
 # stdout must equal EXPECTED_OUT byte for byte and the exit code must be EXPECTED_EXIT. Without
 # EXPECTED_ERR_REGEX stderr must be empty; with it, stderr must have exactly one line per regex,
 # line i matching regex i. The regexes are separated by commas (a ';' would be split by
@@ -13,8 +15,12 @@ foreach(_var IN ITEMS PROGRAM INPUT EXPECTED_OUT EXPECTED_EXIT)
   endif()
 endforeach()
 
+set(_args "")
+if(DEFINED ARGS AND NOT ARGS STREQUAL "")
+  string(REPLACE "," ";" _args "${ARGS}")
+endif()
 execute_process(
-  COMMAND "${PROGRAM}"
+  COMMAND "${PROGRAM}" ${_args}
   INPUT_FILE "${INPUT}"
   OUTPUT_VARIABLE _out
   ERROR_VARIABLE _err

@@ -23,6 +23,7 @@ enum class Errc : int {
     token_collision = 6,  ///< an explicit token already taken, or repeated in one call.
     no_successor = 7,     ///< successor() on a ring with one physical node.
     too_many_vnodes = 8,  ///< more vnodes in the ring than Ring::max_vnodes().
+    invalid_limit = 9,    ///< schedule() with a stream limit of 0 or a budget that is not positive.
 };
 
 /// A stable, human-readable name for an error code ("duplicate_node", ...).
@@ -44,6 +45,8 @@ constexpr const char* to_string(Errc code) noexcept {
             return "no_successor";
         case Errc::too_many_vnodes:
             return "too_many_vnodes";
+        case Errc::invalid_limit:
+            return "invalid_limit";
     }
     return "unknown_error";
 }

@@ -6,10 +6,14 @@
 #define RINGPLAN_RINGPLAN_HPP
 
 #include <ringplan/bytes.hpp>
+#include <ringplan/cassandra.hpp>
 #include <ringplan/error.hpp>
+#include <ringplan/handoff.hpp>
 #include <ringplan/hash.hpp>
+#include <ringplan/ketama.hpp>
 #include <ringplan/plan.hpp>
 #include <ringplan/ring.hpp>
+#include <ringplan/schedule.hpp>
 #include <ringplan/token.hpp>
 #include <ringplan/version.hpp>
 
