@@ -177,8 +177,7 @@ int publish_under_readers(long& lookups) {
 
 }  // namespace
 
-TEST_CASE("a writer publishes new rings with std::atomic_store under live readers",
-          "[threading]") {
+TEST_CASE("a writer publishes new rings with std::atomic_store under live readers", "[threading]") {
     long lookups = 0;
     CHECK(publish_under_readers<FreeFunctionCell>(lookups) == 0);
     CHECK(lookups > 0);
