@@ -562,13 +562,14 @@ std::vector<bool> down_flags(const std::vector<NodeId>& down,
 // One departure or arrival of `node`, planned over `node`'s vnodes only.
 //  leave/crash: the ring holds the node; `after` hides it.
 //  join: the ring lacks it; `after` adds its tokens.
+// `existing` is the node's index in the ring for a leave or crash (the caller looked it up).
 template <class Hash, class NodeId>
 Plan<Hash, NodeId> plan_one(const Ring<Hash, NodeId>& ring, const NodeId& node,
                             const std::vector<Token>* join_tokens, bool crash,
-                            const PlanOptions<detail::Id<NodeId>>& options) {
+                            const PlanOptions<detail::Id<NodeId>>& options,
+                            std::size_t existing = 0) {
     check_rf(options.rf);
     const std::size_t n = ring.node_count();
-    const std::size_t existing = RingAccess::find(ring, node);
     // The shared node table: the ring's ids, plus the joining node in its place.
     std::vector<const NodeId*> ids;
     ids.reserve(n + 1);
@@ -708,19 +709,15 @@ Plan<Hash, NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeI
 template <class Hash, class NodeId>
 Plan<Hash, NodeId> plan_leave(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
                               const PlanOptions<detail::Id<NodeId>>& options) {
-    if (!ring.contains(node)) {
-        detail::raise(Errc::unknown_node, "node " + detail::describe(node) + " is not in the ring");
-    }
-    return detail::plan_one(ring, node, nullptr, false, options);
+    const std::size_t index = detail::RingAccess::index_of(ring, node);
+    return detail::plan_one(ring, node, nullptr, false, options, index);
 }
 
 template <class Hash, class NodeId>
 Plan<Hash, NodeId> plan_crash(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
                               const PlanOptions<detail::Id<NodeId>>& options) {
-    if (!ring.contains(node)) {
-        detail::raise(Errc::unknown_node, "node " + detail::describe(node) + " is not in the ring");
-    }
-    return detail::plan_one(ring, node, nullptr, true, options);
+    const std::size_t index = detail::RingAccess::index_of(ring, node);
+    return detail::plan_one(ring, node, nullptr, true, options, index);
 }
 
 namespace detail {
@@ -735,12 +732,7 @@ void check_join(const Ring<Hash, NodeId>& ring, const NodeId& node, std::size_t 
     if (ring.contains(node)) {
         raise(Errc::duplicate_node, "node " + describe(node) + " is already in the ring");
     }
-    if (count > Ring<Hash, NodeId>::max_vnodes() - ring.vnode_count()) {
-        raise(Errc::too_many_vnodes, "adding " + std::to_string(count) + " vnodes to a ring of " +
-                                         std::to_string(ring.vnode_count()) +
-                                         " exceeds the limit of " +
-                                         std::to_string(Ring<Hash, NodeId>::max_vnodes()));
-    }
+    RingAccess::check_capacity(ring, count);
 }
 
 }  // namespace detail
@@ -790,10 +782,7 @@ double replicated_share(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>
                         std::size_t rf) {
     detail::check_rf(rf);
     using detail::RingAccess;
-    const std::size_t index = RingAccess::find(ring, node);
-    if (index == ~std::size_t{0}) {
-        detail::raise(Errc::unknown_node, "node " + detail::describe(node) + " is not in the ring");
-    }
+    const std::size_t index = RingAccess::index_of(ring, node);
     std::vector<std::uint32_t> identity(ring.node_count());
     std::iota(identity.begin(), identity.end(), 0u);
     const detail::RingView w = detail::view_of(ring, identity);

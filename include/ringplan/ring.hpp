@@ -314,6 +314,16 @@ struct RingAccess {
         const std::size_t i = r.find(id);
         return i == R::npos ? ~std::size_t{0} : i;
     }
+    // The member's index; raises unknown_node with Ring's own message.
+    template <class R>
+    static std::size_t index_of(const R& r, const typename R::node_id& id) {
+        return r.index_of(id);
+    }
+    // Raises too_many_vnodes, as an add would, when `extra` more vnodes do not fit.
+    template <class R>
+    static void check_capacity(const R& r, std::uint64_t extra) {
+        r.check_capacity(extra);
+    }
     template <class R>
     static std::vector<Token> node_tokens(const R& r, std::size_t node) {
         return r.node_tokens(node);
