@@ -151,11 +151,17 @@ public:
 
     /// The node that owns token `t`: the node of the first vnode >= t, wrapping.
     /// Errors: empty_ring.
-    const NodeId& owner_of(Token t) const { return nodes_[owners_[vnode_of(t)]].id; }
+    const NodeId& owner_of(Token t) const {
+        if (tokens_.empty()) {
+            raise_empty();
+        }
+        return nodes_[index_.owner(tokens_.data(), owners_.data(), t)].id;
+    }
 
-    /// Batch lookup: out[i] = &owner_of(tokens[i]) for i < count. Resolves the tokens in groups
-    /// whose memory accesses overlap (prefetching each step of the next lookups), so it beats a
-    /// loop of owner_of on rings that do not fit in cache. Errors: empty_ring (if count > 0).
+    /// Batch lookup: out[i] = &owner_of(tokens[i]) for i < count. On rings that do not fit in
+    /// cache it overlaps the memory accesses of many lookups (prefetching ahead, no branch that
+    /// waits on memory), so it beats a loop of owner_of; on small rings it is that loop.
+    /// Errors: empty_ring (if count > 0).
     void owners_of(const Token* tokens, std::size_t count, const NodeId** out) const;
 
     /// Batch lookup of keys: out[i] = &owner(keys[i]). Errors: empty_ring (if count > 0).
@@ -197,7 +203,7 @@ public:
         if (tokens_.empty()) {
             raise_empty();
         }
-        const std::size_t i = index_.lower_bound(tokens_.data(), owners_.data(), t);
+        const std::size_t i = index_.lower_bound(tokens_.data(), t);
         return i == tokens_.size() ? 0 : i;
     }
     /// Token and node of vnode `i`, 0 <= i < vnode_count(), in ascending token order.
@@ -506,7 +512,7 @@ void Ring<Hash, NodeId>::commit_add(std::vector<NodeEntry> added, std::vector<Ne
         }
     }
     detail::LookupIndex index;
-    index.build(tokens);
+    index.build(tokens, owners);
     if constexpr (!can_move) {
         // Copies can throw: build the whole table now, before anything changes.
         std::size_t i = 0, j = 0;
@@ -561,7 +567,7 @@ void Ring<Hash, NodeId>::remove_node(const NodeId& id) {
         }
     }
     detail::LookupIndex index;
-    index.build(tokens);
+    index.build(tokens, owners);
     // From here on nothing throws (the vectors have their capacity).
     if constexpr (std::is_nothrow_move_constructible<NodeEntry>::value) {
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
@@ -700,31 +706,8 @@ void Ring<Hash, NodeId>::owners_of(const Token* tokens, std::size_t count,
     if (tokens_.empty()) {
         raise_empty();
     }
-    // Software pipelining: while lookup i finishes, the table entry of lookup i + far and the
-    // bucket (first token and owner) of lookup i + near are already on their way, so cache
-    // misses overlap instead of queueing. Distances measured at 10^6 vnodes: a rolling window
-    // of 20/6 beats fixed groups of 16 (1.44x single owner_of calls against 1.14x).
-    constexpr std::size_t far = 20;
-    constexpr std::size_t near = 6;
-    const Token* sorted = tokens_.data();
-    const std::uint32_t* owners = owners_.data();
-    const std::size_t n = tokens_.size();
-    for (std::size_t i = 0; i < std::min(far, count); ++i) {
-        index_.prefetch_bucket(tokens[i]);
-    }
-    for (std::size_t i = 0; i < std::min(near, count); ++i) {
-        index_.prefetch_bucket_data(sorted, owners, tokens[i]);
-    }
-    for (std::size_t i = 0; i < count; ++i) {
-        if (i + far < count) {
-            index_.prefetch_bucket(tokens[i + far]);
-        }
-        if (i + near < count) {
-            index_.prefetch_bucket_data(sorted, owners, tokens[i + near]);
-        }
-        const std::size_t p = index_.lower_bound(sorted, tokens[i]);
-        out[i] = &nodes_[owners[p == n ? 0 : p]].id;
-    }
+    index_.owners(tokens_.data(), owners_.data(), tokens, count,
+                  [&](std::size_t i, std::uint32_t o) { out[i] = &nodes_[o].id; });
 }
 
 template <class Hash, class NodeId>
