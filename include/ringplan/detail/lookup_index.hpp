@@ -90,17 +90,23 @@ public:
             const std::size_t count = (n + per_line - 1) / per_line;
             const std::uint64_t buckets = std::uint64_t{count} * per_line;
             lines.resize(count + 1);
-            std::size_t i = 0;  // the first position whose bucket is >= the current one
+            // One pass over the tokens, counting each line's buckets: the loop's exit depends
+            // on the data once per line, not once per bucket (10.4 ms against 14.5 ms for
+            // finding each bucket's start on its own, at 10^6 vnodes).
+            std::size_t i = 0;
             std::uint64_t bucket_of_i = bucket(tokens[0], buckets);
             std::uint32_t first[per_line + 1];
             for (std::size_t l = 0; l < count; ++l) {
-                for (std::size_t j = 0; j <= per_line; ++j) {
-                    const std::uint64_t k = std::uint64_t{l} * per_line + j;
-                    while (i < n && bucket_of_i < k) {
-                        ++i;
-                        bucket_of_i = i < n ? bucket(tokens[i], buckets) : buckets;
-                    }
-                    first[j] = static_cast<std::uint32_t>(i);
+                const std::uint64_t line_first = std::uint64_t{l} * per_line;
+                std::uint32_t in_bucket[per_line] = {};
+                first[0] = static_cast<std::uint32_t>(i);
+                while (i < n && bucket_of_i < line_first + per_line) {
+                    ++in_bucket[bucket_of_i - line_first];
+                    ++i;
+                    bucket_of_i = bucket(tokens[i < n ? i : 0], buckets);
+                }
+                for (std::size_t j = 0; j < per_line; ++j) {
+                    first[j + 1] = first[j] + in_bucket[j];
                 }
                 fill_line(lines[l], first, tokens, owners, buckets);
             }
@@ -137,12 +143,15 @@ public:
         return resolve(tokens, owners, probe(t), t);
     }
 
-    /// owner() of ts[0..count), passed to emit(i, owner) in order. On rings whose index does
-    /// not fit in a core's cache, the work is pipelined so that the misses of many lookups are
-    /// in flight at once: the line of lookup i + batch_ahead is fetched while lookup i is
+    /// owner() of ts[0..count), passed to emit(i, owner): for i = 0, 1, ... in order, and once
+    /// more, with the exact owner, for each lookup that its line does not settle (so the last
+    /// call for an i is its answer; no owner passed exceeds the largest in `owners`). On indexes
+    /// that do not fit in a core's cache the work is pipelined so that the misses of many lookups
+    /// are in flight at once: the line of lookup i + batch_ahead is fetched while lookup i is
     /// settled from its line (which has arrived by then), and the lookups the line does not
-    /// settle fetch their bucket and are searched together at the end of each chunk. No
-    /// branch in the first pass waits on memory that the next lookups need.
+    /// settle fetch their bucket and are searched together at the end of each chunk. Emitting
+    /// the line's answer at once, instead of collecting the answers and emitting them in a
+    /// third pass, measured 8% faster at 10^6 vnodes and 20% at 10^5.
     template <class Emit>
     void owners(const Token* tokens, const std::uint32_t* owners, const Token* ts,
                 std::size_t count, Emit emit) const {
@@ -157,7 +166,6 @@ public:
             window[i] = probe(ts[i]);
             RINGPLAN_PREFETCH(window[i].line);
         }
-        std::uint32_t result[batch_chunk];
         std::uint32_t unsettled[batch_chunk];
         for (std::size_t done = 0; done < count; done += batch_chunk) {
             const std::size_t m = std::min(batch_chunk, count - done);
@@ -171,7 +179,7 @@ public:
                     RINGPLAN_PREFETCH(slot.line);
                 }
                 const Settled s = settle(p);
-                result[i] = p.line->slot[p.j + s.after] & owner_mask;
+                emit(done + i, p.line->slot[p.j + s.after] & owner_mask);
                 unsettled[waiting] = static_cast<std::uint32_t>(i);
                 waiting += !s.in_line;
                 // A branch, not a masked address: the predicted side (settled) then issues no
@@ -185,10 +193,7 @@ public:
             for (std::size_t w = 0; w < waiting; ++w) {
                 const std::size_t i = unsettled[w];
                 const std::size_t k = search(tokens, probe(t[i]), t[i]);
-                result[i] = owners[k == size_ ? 0 : k];
-            }
-            for (std::size_t i = 0; i < m; ++i) {
-                emit(done + i, result[i]);
+                emit(done + i, owners[k == size_ ? 0 : k]);
             }
         }
     }
@@ -301,10 +306,12 @@ private:
         x.base = first[0];
         bool search_all = first[per_line] - first[0] >= searched;
         for (std::size_t j = 0; j <= per_line; ++j) {
-            const std::uint32_t o = owners[first[j] == n ? 0 : first[j]];
+            const std::size_t at = first[j] == n ? 0 : first[j];  // wrapping past the last
+            const std::uint32_t o = owners[at];
             search_all = search_all || o > owner_mask;
-            const bool in_bucket = j < per_line && first[j] < first[j + 1];
-            const std::uint32_t byte = in_bucket ? byte_of(tokens[first[j]], buckets) : 0;
+            // The byte of bucket j's first vnode, or 0 for an empty bucket (never read).
+            const bool in_bucket = j < per_line && first[j] < first[j + (j < per_line)];
+            const std::uint32_t byte = byte_of(tokens[at], buckets) * std::uint32_t{in_bucket};
             x.slot[j] = (o & owner_mask) | (byte << 24);
             x.offset[j] = static_cast<std::uint8_t>(first[j] - first[0]);
         }
