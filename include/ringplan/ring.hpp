@@ -4,6 +4,7 @@
 #define RINGPLAN_RING_HPP
 
 #include <ringplan/bytes.hpp>
+#include <ringplan/detail/huge_pages.hpp>
 #include <ringplan/detail/lookup_index.hpp>
 #include <ringplan/error.hpp>
 #include <ringplan/hash.hpp>
@@ -488,8 +489,10 @@ void Ring<Hash, NodeId>::commit_add(std::vector<NodeEntry> added, std::vector<Ne
     }
     detail::sort_vnodes(vnodes);
 
-    std::vector<Token> tokens(tokens_.size() + vnodes.size());
-    std::vector<std::uint32_t> owners(tokens.size());
+    std::vector<Token> tokens;
+    std::vector<std::uint32_t> owners;
+    detail::resize_for_lookups(tokens, tokens_.size() + vnodes.size());
+    detail::resize_for_lookups(owners, tokens.size());
     {
         // One merge of the old vnodes and the new ones (which are few, or all of them).
         std::size_t i = 0, j = 0, k = 0;
@@ -550,6 +553,8 @@ void Ring<Hash, NodeId>::remove_node(const NodeId& id) {
     std::vector<std::uint32_t> owners;
     tokens.reserve(keep);
     owners.reserve(keep);
+    detail::advise_huge_pages(tokens.data(), keep * sizeof(Token));
+    detail::advise_huge_pages(owners.data(), keep * sizeof(std::uint32_t));
     std::vector<NodeEntry> table;
     table.reserve(nodes_.size() - 1);
     if constexpr (!std::is_nothrow_move_constructible<NodeEntry>::value) {
