@@ -210,9 +210,9 @@ private:
     static constexpr std::uint8_t searched = 0xFF;  // offset[0] of a line that always searches
     // Batch lookups: how far ahead lines are fetched, how many lookups share one pass of
     // searches, and the index size below which the index stays cached and a plain loop is
-    // faster. Measured at 10^3 to 10^6 vnodes (docs/performance.md): 8 to 32 ahead and chunks
-    // of 64 to 256 are within noise of each other; a plain loop wins at 10^4 vnodes (a 58 KiB
-    // index) and loses at 10^5 (580 KiB).
+    // faster. Measured at 10^3 to 10^6 vnodes (docs/performance.md): 16 ahead was the best of
+    // 8 to 64 (by up to 10%), chunks of 64 to 256 were within noise, and a plain loop wins at
+    // 10^4 vnodes (a 58 KiB index) and loses at 10^5 (580 KiB).
     static constexpr std::size_t batch_ahead = 16;
     static constexpr std::size_t batch_chunk = 64;
     static constexpr std::size_t batch_min_bytes = std::size_t{256} << 10;
