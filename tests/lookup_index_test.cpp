@@ -217,3 +217,23 @@ TEST_CASE("an empty index costs nothing and a rebuilt one forgets the old tokens
     f.index.build(f.tokens, f.owners);
     check_index(f, rng);
 }
+
+TEST_CASE("asking for huge pages leaves sizes and contents as resize would", "[index][memory]") {
+    std::vector<Token> v;
+    ringplan::detail::resize_for_lookups(v, (std::size_t{6} << 20) / sizeof(Token));  // 6 MiB
+    REQUIRE(v.size() == (std::size_t{6} << 20) / sizeof(Token));
+    CHECK(std::all_of(v.begin(), v.end(), [](Token t) { return t == 0; }));
+    for (std::size_t i = 0; i < v.size(); i += 4099) {
+        v[i] = i;
+    }
+    // Ranges that hold no whole 2 MiB page, or none at all, are left alone.
+    ringplan::detail::advise_huge_pages(nullptr, 0);
+    ringplan::detail::advise_huge_pages(v.data() + 1, 100);
+    ringplan::detail::advise_huge_pages(v.data(), v.size() * sizeof(Token));
+    for (std::size_t i = 0; i < v.size(); i += 4099) {
+        REQUIRE(v[i] == i);
+    }
+    std::vector<std::uint32_t> small = {1, 2, 3};
+    ringplan::detail::resize_for_lookups(small, 5);
+    CHECK(small == std::vector<std::uint32_t>{1, 2, 3, 0, 0});
+}
