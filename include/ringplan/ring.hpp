@@ -551,10 +551,8 @@ void Ring<Hash, NodeId>::remove_node(const NodeId& id) {
     const std::size_t keep = tokens_.size() - nodes_[gone].vnodes;
     std::vector<Token> tokens;
     std::vector<std::uint32_t> owners;
-    tokens.reserve(keep);
-    owners.reserve(keep);
-    detail::advise_huge_pages(tokens.data(), keep * sizeof(Token));
-    detail::advise_huge_pages(owners.data(), keep * sizeof(std::uint32_t));
+    detail::reserve_for_lookups(tokens, keep);
+    detail::reserve_for_lookups(owners, keep);
     std::vector<NodeEntry> table;
     table.reserve(nodes_.size() - 1);
     if constexpr (!std::is_nothrow_move_constructible<NodeEntry>::value) {

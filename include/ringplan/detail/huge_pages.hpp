@@ -46,12 +46,19 @@ inline void advise_huge_pages(const void* p, std::size_t bytes) noexcept {
 #endif
 }
 
-/// v.resize(n) for a vector that lookups will read at random: reserves, advises huge pages,
-/// then fills. The same guarantees as resize (strong, if it throws nothing changed).
+/// v.reserve(n) for a vector that lookups will read at random, with huge pages advised for the
+/// reserved room (fill it afterwards). The same guarantees as reserve.
 template <class T>
-void resize_for_lookups(std::vector<T>& v, std::size_t n) {
+void reserve_for_lookups(std::vector<T>& v, std::size_t n) {
     v.reserve(n);
     advise_huge_pages(v.data(), n * sizeof(T));
+}
+
+/// v.resize(n) for a vector that lookups will read at random: reserve_for_lookups, then fill.
+/// The same guarantees as resize (strong: if it throws, nothing changed).
+template <class T>
+void resize_for_lookups(std::vector<T>& v, std::size_t n) {
+    reserve_for_lookups(v, n);
     v.resize(n);
 }
 
