@@ -6,12 +6,13 @@
 //                                               the two whole rings
 //   plan_naive/sorted_vector/...                the baseline a user without ringplan writes:
 //                                               the replica sets of 10^6 keys in both rings
-//   project_keys/ringplan/<keys>                plan.project(keys) of string keys, hashing
+//   project_keys/ringplan/<keys>                ringplan::project_keys<ringplan::Xxh3>(plan, keys)
+//   of string keys, hashing
 //                                               included, for a leave of one of 10 x 256 nodes
 //                                               with rf = 3
 //
-// moved_vs_optimum is the plan's moved fraction over replicated_share(ring, node, rf): 1 means
-// nothing moved that did not have to.
+// moved_vs_optimum is the plan's moved fraction over replicated_share(ring, node,
+// ringplan::Rf{rf}): 1 means nothing moved that did not have to.
 #include "bench_common.hpp"
 
 #include <algorithm>
@@ -57,32 +58,33 @@ const std::vector<Token>& key_tokens() {
 
 void set_moved_vs_optimum(benchmark::State& state, double moved, const Ring& ring,
                           const std::string& node, std::size_t rf) {
-    state.counters["moved_vs_optimum"] = moved / ringplan::replicated_share(ring, node, rf);
+    state.counters["moved_vs_optimum"] =
+        moved / ringplan::replicated_share(ring, node, ringplan::Rf{rf});
 }
 
 void plan_leave_bench(benchmark::State& state, Shape s, std::size_t rf) {
     const Ring& ring = ring_of(s);
     const std::string node = leaving_node(s);
     for (auto _ : state) {
-        auto plan = ringplan::plan_leave(ring, node, rf);
+        auto plan = ringplan::plan_leave(ring, node, ringplan::Rf{rf});
         benchmark::DoNotOptimize(plan.moves.data());
     }
-    set_moved_vs_optimum(state, ringplan::plan_leave(ring, node, rf).moved_fraction(), ring, node,
-                         rf);
+    set_moved_vs_optimum(state, ringplan::plan_leave(ring, node, ringplan::Rf{rf}).moved_fraction(),
+                         ring, node, rf);
 }
 
 void plan_crash_bench(benchmark::State& state, Shape s, std::size_t rf) {
     const Ring& ring = ring_of(s);
     const std::string node = leaving_node(s);
     for (auto _ : state) {
-        auto plan = ringplan::plan_crash(ring, node, rf);
+        auto plan = ringplan::plan_crash(ring, node, ringplan::Rf{rf});
         benchmark::DoNotOptimize(plan.moves.data());
     }
     // With rf = 1 a crash moves nothing: everything the node held is lost.
-    const auto plan = ringplan::plan_crash(ring, node, rf);
+    const auto plan = ringplan::plan_crash(ring, node, ringplan::Rf{rf});
     set_moved_vs_optimum(state, plan.moved_fraction(), ring, node, rf);
     state.counters["lost_vs_optimum"] =
-        plan.lost_fraction() / ringplan::replicated_share(ring, node, rf);
+        plan.lost_fraction() / ringplan::replicated_share(ring, node, ringplan::Rf{rf});
 }
 
 void diff_bench(benchmark::State& state, Shape s, std::size_t rf) {
@@ -90,11 +92,11 @@ void diff_bench(benchmark::State& state, Shape s, std::size_t rf) {
     const Ring& after = ring_without(s);
     const std::string node = leaving_node(s);
     for (auto _ : state) {
-        auto plan = ringplan::diff(before, after, rf);
+        auto plan = ringplan::diff(before, after, ringplan::Rf{rf});
         benchmark::DoNotOptimize(plan.moves.data());
     }
-    set_moved_vs_optimum(state, ringplan::diff(before, after, rf).moved_fraction(), before, node,
-                         rf);
+    set_moved_vs_optimum(state, ringplan::diff(before, after, ringplan::Rf{rf}).moved_fraction(),
+                         before, node, rf);
 }
 
 // ---- plan_naive ---------------------------------------------------------------------------------
@@ -154,8 +156,8 @@ void plan_naive_bench(benchmark::State& state, Shape s, std::size_t rf) {
     static std::set<std::pair<Shape, std::size_t>> verified;
     if (verified.count({s, rf}) == 0) {
         naive_plan(before, after, keys, rf, moves);
-        const auto plan = ringplan::plan_leave(ring_of(s), leaving_node(s), rf);
-        if (plan.project_tokens(keys).size() != moves.size()) {
+        const auto plan = ringplan::plan_leave(ring_of(s), leaving_node(s), ringplan::Rf{rf});
+        if (ringplan::project_tokens(plan, keys).size() != moves.size()) {
             state.SkipWithError("plan_naive and plan_leave disagree on the keys that move");
             return;
         }
@@ -176,11 +178,11 @@ void plan_naive_bench(benchmark::State& state, Shape s, std::size_t rf) {
 
 void project_keys_bench(benchmark::State& state, std::size_t n) {
     const Shape s{10, 256};
-    static const auto plan = ringplan::plan_leave(ring_of(s), leaving_node(s), 3);
+    static const auto plan = ringplan::plan_leave(ring_of(s), leaving_node(s), ringplan::Rf{3});
     const std::vector<std::string>& keys = string_keys(n);
     std::size_t moved = 0;
     for (auto _ : state) {
-        auto out = plan.project(keys);
+        auto out = ringplan::project_keys<ringplan::Xxh3>(plan, keys);
         moved = out.size();
         benchmark::DoNotOptimize(out.data());
     }

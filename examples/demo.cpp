@@ -12,7 +12,7 @@
 
 namespace {
 
-using Plan = ringplan::Plan<ringplan::Xxh3, std::string>;
+using Plan = ringplan::Plan<std::string>;
 
 // One plan: the moved fraction against the optimum, what each node sends and receives, what is
 // lost, and how many of `keys` move.
@@ -34,13 +34,14 @@ void print_plan(const char* title, const Plan& plan, double optimum,
     for (const auto& k : keys) {
         tokens.push_back(ringplan::key_token(k));
     }
-    const std::size_t moved = plan.project_tokens(tokens).size();
+    const std::size_t moved = ringplan::project_tokens(plan, tokens).size();
     std::printf("of %zu keys, %zu key copies move", keys.size(), moved);
     if (plan.lost.empty()) {
         std::printf("; nothing is lost\n");
     } else {
         std::printf("; LOST: %zu ranges, %.2f%% of the ring, %zu keys (no surviving replica)\n",
-                    plan.lost.size(), plan.lost_fraction() * 100, plan.lost_tokens(tokens).size());
+                    plan.lost.size(), plan.lost_fraction() * 100,
+                    ringplan::lost_tokens(plan, tokens).size());
     }
     if (!plan.under_replicated.empty()) {
         std::printf("under-replicated: %zu ranges\n", plan.under_replicated.size());
@@ -105,7 +106,7 @@ int main() {
     std::printf("%-16s %-20s %-8s %s\n", "key", "token", "owner", "replicas (rf=3)");
     for (const char* key :
          {"user:1001", "user:1002", "cart:77", "session:af09", "img/cat.png", "order:2026-11-21"}) {
-        const auto replicas = ring.replicas(key, rf);
+        const auto replicas = ring.replicas(key, ringplan::Rf{rf});
         std::string list;
         for (const auto& r : replicas) {
             list += (list.empty() ? "" : ", ") + r;
@@ -125,16 +126,16 @@ int main() {
         keys.push_back("key:" + std::to_string(i));
     }
     const std::string gone = "node-3";
-    const Plan leave = ringplan::plan_leave(ring, gone, rf);
+    const Plan leave = ringplan::plan_leave(ring, gone, ringplan::Rf{rf});
     print_plan("plan_leave(node-3), rf = 3: node-3 streams its ranges, then goes", leave,
-               ringplan::replicated_share(ring, gone, rf), keys);
+               ringplan::replicated_share(ring, gone, ringplan::Rf{rf}), keys);
     // node-3 sends everything: let it run 8 streams, each receiver 2.
     print_schedule(leave, ringplan::ScheduleLimits{8, 2, std::nullopt});
     print_plan("plan_crash(node-3), rf = 3: rebuilt from the surviving replicas",
-               ringplan::plan_crash(ring, gone, rf), ringplan::replicated_share(ring, gone, rf),
-               keys);
+               ringplan::plan_crash(ring, gone, ringplan::Rf{rf}),
+               ringplan::replicated_share(ring, gone, ringplan::Rf{rf}), keys);
     print_plan("plan_crash(node-3), rf = 1: the only copy is gone",
-               ringplan::plan_crash(ring, gone, 1), ringplan::replicated_share(ring, gone, 1),
-               keys);
+               ringplan::plan_crash(ring, gone, ringplan::Rf{1}),
+               ringplan::replicated_share(ring, gone, ringplan::Rf{1}), keys);
     return 0;
 }

@@ -13,6 +13,7 @@
 
 #include <ringplan/error.hpp>
 #include <ringplan/plan.hpp>
+#include <ringplan/project.hpp>
 #include <ringplan/ring.hpp>
 #include <ringplan/token.hpp>
 
@@ -340,7 +341,7 @@ inline bool DepartureSession::leave(std::string_view node_name, std::ostream& ou
                                " is the last node: its keys would have nowhere to go");
     }
     apply_queued_nodes();
-    const auto plan = ringplan::plan_leave(ring_, leaving, 1);
+    const auto plan = ringplan::plan_leave(ring_, leaving, ringplan::Rf{1});
     if (!plan.lost.empty()) {
         return refuse(err, "node " + detail::shown(leaving) + " can not leave without losing keys");
     }
@@ -363,12 +364,12 @@ inline bool DepartureSession::leave(std::string_view node_name, std::ostream& ou
         tokens[i] = candidates[i].position;
     }
     // Sorted tokens: project_tokens takes its no-sort path.
-    const auto key_moves = plan.project_tokens(tokens);
+    const auto key_moves = ringplan::project_tokens(plan, tokens);
 
     std::vector<std::pair<const std::string*, const std::string*>> rows;  // key, new owner
     rows.reserve(key_moves.size());
     for (const auto& km : key_moves) {
-        rows.emplace_back(candidates[km.index].key, km.to);
+        rows.emplace_back(candidates[km.index].key, &plan.moves[km.move].to);
     }
     std::sort(rows.begin(), rows.end(),
               [](const auto& a, const auto& b) { return *a.first < *b.first; });

@@ -208,8 +208,8 @@ private:
             return;
         }
         const bool crash = *mode == "crash";
-        const auto plan = crash ? ringplan::plan_crash(ring_, *node, rf_)
-                                : ringplan::plan_leave(ring_, *node, rf_);
+        const auto plan = crash ? ringplan::plan_crash(ring_, *node, ringplan::Rf{rf_})
+                                : ringplan::plan_leave(ring_, *node, ringplan::Rf{rf_});
         // The keys in token order, so the projection takes its sorted fast path.
         std::vector<std::pair<ringplan::Token, const std::string*>> keyed;
         keyed.reserve(keys_.size());
@@ -224,9 +224,9 @@ private:
         }
         std::vector<bool> moved(tokens.size(), false);
         std::set<std::string> targets;
-        for (const auto& m : plan.project_tokens(tokens)) {
+        for (const auto& m : ringplan::project_tokens(plan, tokens)) {
             moved[m.index] = true;
-            targets.insert(*m.to);
+            targets.insert(plan.moves[m.move].to);
         }
         const auto migrated =
             static_cast<std::size_t>(std::count(moved.begin(), moved.end(), true));
@@ -236,7 +236,7 @@ private:
         reply_body["target_nodes"] = std::vector<std::string>(targets.begin(), targets.end());
         reply_body["mode"] = *mode;
         if (crash) {
-            const auto lost = plan.lost_tokens(tokens);
+            const auto lost = ringplan::lost_tokens(plan, tokens);
             reply_body["keys_lost"] = lost.size();
             reply_body["ranges_under_replicated"] = plan.under_replicated.size();
             for (std::size_t i : lost) {

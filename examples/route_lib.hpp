@@ -242,7 +242,7 @@ void route_keys(const R& ring, std::size_t rf, std::istream& keys, std::ostream&
     std::string key;
     while (std::getline(keys, key)) {
         out << key << '\t';
-        const auto replicas = ring.replicas(key, rf);
+        const auto replicas = ring.replicas(key, ringplan::Rf{rf});
         for (std::size_t i = 0; i < replicas.size(); ++i) {
             out << (i == 0 ? "" : ",") << replicas[i];
         }

@@ -69,9 +69,9 @@ TEST_CASE("a Cassandra ring routes as Murmur3Partitioner and SimpleStrategy",
     CHECK(owner_of_signed(std::numeric_limits<std::int64_t>::max()) == "n1");
     // "key:0" has token 8944296364800046971 (murmur3.txt): past n3, so n1, then n2, n3.
     CHECK(cassandra::key_token("key:0") == 8944296364800046971);
-    CHECK(ring.replicas("key:0", 3) == std::vector<std::string>{"n1", "n2", "n3"});
-    CHECK(ring.replicas("key:0", 5).size() == 3);
-    const auto plan = ringplan::plan_crash(ring, "n2", 2);
+    CHECK(ring.replicas("key:0", ringplan::Rf{3}) == std::vector<std::string>{"n1", "n2", "n3"});
+    CHECK(ring.replicas("key:0", ringplan::Rf{5}).size() == 3);
+    const auto plan = ringplan::plan_crash(ring, "n2", ringplan::Rf{2});
     CHECK(plan.lost.empty());
     CHECK(!plan.moves.empty());
 }

@@ -118,7 +118,7 @@ TEST_CASE("a ketama ring is an ordinary ring", "[compat][ketama]") {
     CHECK(ring.node_count() == 3);
     CHECK(ring.vnode_count() == ketama::continuum(servers).size());
     CHECK(ring.vnode_count("b:11211") == ketama::point_count(2, 4, 3));
-    const auto replicas = ring.replicas("some-key", 2);
+    const auto replicas = ring.replicas("some-key", ringplan::Rf{2});
     REQUIRE(replicas.size() == 2);
     CHECK(replicas[0] == ring.owner("some-key"));
     const auto plan = ringplan::plan_leave(ring, "b:11211");

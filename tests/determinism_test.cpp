@@ -47,7 +47,7 @@ TEST_CASE("golden owners for fixed keys", "[determinism][golden]") {
     CHECK(ring.owner_of(59521731619254738ULL) == "gamma");  // next is gamma@1161789918044276727
     CHECK(ring.owner_of(1161789918044276728ULL) == "beta");
     CHECK(ring.owner_of(18138696951375821575ULL) == "gamma");  // past the last: wraps
-    CHECK(ring.replicas_of(3703121157795444948ULL, 3) ==
+    CHECK(ring.replicas_of(3703121157795444948ULL, ringplan::Rf{3}) ==
           std::vector<std::string>{"alpha", "gamma", "beta"});
 }
 

@@ -63,7 +63,8 @@ TEST_CASE("empty_ring", "[errors]") {
     Ring ring;
     expect_error([&] { (void)ring.owner("key"); }, Errc::empty_ring, "no nodes");
     expect_error([&] { (void)ring.owner_of(5); }, Errc::empty_ring, "no nodes");
-    expect_error([&] { (void)ring.replicas("key", 3); }, Errc::empty_ring, "no nodes");
+    expect_error([&] { (void)ring.replicas("key", ringplan::Rf{3}); }, Errc::empty_ring,
+                 "no nodes");
     expect_error([&] { (void)ring.successor("key"); }, Errc::empty_ring, "no nodes");
     expect_error([&] { (void)ring.vnode_of(5); }, Errc::empty_ring, "no nodes");
     CHECK(ring.ownership().empty());
@@ -82,8 +83,10 @@ TEST_CASE("zero_vnodes", "[errors]") {
 
 TEST_CASE("invalid_rf", "[errors]") {
     const Ring ring = sample();
-    expect_error([&] { (void)ring.replicas("key", 0); }, Errc::invalid_rf, "at least 1");
-    expect_error([&] { (void)ring.replicas_of(7, 0); }, Errc::invalid_rf, "at least 1");
+    expect_error([&] { (void)ring.replicas("key", ringplan::Rf{0}); }, Errc::invalid_rf,
+                 "at least 1");
+    expect_error([&] { (void)ring.replicas_of(7, ringplan::Rf{0}); }, Errc::invalid_rf,
+                 "at least 1");
 }
 
 TEST_CASE("token_collision", "[errors]") {

@@ -123,14 +123,17 @@ TEST_CASE("allocation failures in plans leave the ring unchanged", "[exception_s
     after.remove_node("a");
     std::vector<std::string> keys = {"k1", "k2", "k3", "k4"};
     CHECK(fail_every_allocation(ring, [&](const Ring& r) {
-              (void)ringplan::plan_leave(r, "b", 3).project(keys);
+              (void)ringplan::project_keys<ringplan::Xxh3>(
+                  ringplan::plan_leave(r, "b", ringplan::Rf{3}), keys);
           }) > 3);
-    CHECK(fail_every_allocation(ring,
-                                [&](const Ring& r) { (void)ringplan::plan_crash(r, "b", 2); }) > 3);
+    CHECK(fail_every_allocation(ring, [&](const Ring& r) {
+              (void)ringplan::plan_crash(r, "b", ringplan::Rf{2});
+          }) > 3);
+    CHECK(fail_every_allocation(ring, [&](const Ring& r) {
+              (void)ringplan::plan_join(r, "n", 16, ringplan::Rf{3});
+          }) > 3);
     CHECK(fail_every_allocation(
-              ring, [&](const Ring& r) { (void)ringplan::plan_join(r, "n", 16, 3); }) > 3);
-    CHECK(fail_every_allocation(ring, [&](const Ring& r) { (void)ringplan::diff(r, after, 2); }) >
-          3);
+              ring, [&](const Ring& r) { (void)ringplan::diff(r, after, ringplan::Rf{2}); }) > 3);
 }
 
 namespace {

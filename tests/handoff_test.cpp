@@ -145,31 +145,33 @@ TEST_CASE("preference_list: down home replicas are replaced by hinted fallbacks"
     const Down none;
     const Down all = {"a", "b", "c", "d"};
     using L = std::vector<Entry>;
-    CHECK(ringplan::preference_list_of(ring, 150, 2, up_unless(none)) == L{home("b"), home("c")});
-    CHECK(ringplan::preference_list_of(ring, 150, 2, up_unless(Down{"c"})) ==
+    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{2}, up_unless(none)) ==
+          L{home("b"), home("c")});
+    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{2}, up_unless(Down{"c"})) ==
           L{home("b"), fallback("d", "c")});
-    CHECK(ringplan::preference_list_of(ring, 150, 2, up_unless(Down{"b", "c"})) ==
+    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{2}, up_unless(Down{"b", "c"})) ==
           L{fallback("d", "b"), fallback("a", "c")});
     // A down node past the homes is skipped, never hinted for.
-    CHECK(ringplan::preference_list_of(ring, 150, 2, up_unless(Down{"b", "d"})) ==
+    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{2}, up_unless(Down{"b", "d"})) ==
           L{home("c"), fallback("a", "b")});
     // Fewer healthy nodes than n: all of them; the last down home in walk order goes unnamed.
-    CHECK(ringplan::preference_list_of(ring, 150, 2, up_unless(Down{"b", "c", "d"})) ==
-          L{fallback("a", "b")});
-    CHECK(ringplan::preference_list_of(ring, 150, 3, up_unless(all)).empty());
+    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{2},
+                                       up_unless(Down{"b", "c", "d"})) == L{fallback("a", "b")});
+    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{3}, up_unless(all)).empty());
     // n larger than the ring: every node is a home.
-    CHECK(ringplan::preference_list_of(ring, 150, 9, up_unless(Down{"c"})) ==
+    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{9}, up_unless(Down{"c"})) ==
           L{home("b"), home("d"), home("a")});
     // Healthy homes first, then fallbacks: the first n healthy nodes in walk order.
-    CHECK(ringplan::preference_list_of(ring, 150, 3, up_unless(Down{"b"})) ==
+    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{3}, up_unless(Down{"b"})) ==
           L{home("c"), home("d"), fallback("a", "b")});
     // Keys hash to their token.
     const std::string key = "user:42";
-    CHECK(ringplan::preference_list(ring, key, 2, up_unless(none)) ==
-          ringplan::preference_list_of(ring, ringplan::Ring<>::key_token(key), 2, up_unless(none)));
+    CHECK(ringplan::preference_list(ring, key, ringplan::Rf{2}, up_unless(none)) ==
+          ringplan::preference_list_of(ring, ringplan::Ring<>::key_token(key), ringplan::Rf{2},
+                                       up_unless(none)));
     // is_up is asked once per distinct node met.
     std::size_t calls = 0;
-    (void)ringplan::preference_list_of(ring, 150, 2, [&](const std::string&) {
+    (void)ringplan::preference_list_of(ring, 150, ringplan::Rf{2}, [&](const std::string&) {
         ++calls;
         return false;
     });
@@ -179,10 +181,14 @@ TEST_CASE("preference_list: down home replicas are replaced by hinted fallbacks"
 TEST_CASE("preference_list: errors", "[handoff]") {
     const ringplan::Ring<> ring = four();
     const Down none;
-    expect_error([&] { (void)ringplan::preference_list_of(ring, 1, 0, up_unless(none)); },
-                 Errc::invalid_rf, "at least 1");
     expect_error(
-        [&] { (void)ringplan::preference_list_of(ringplan::Ring<>(), 1, 1, up_unless(none)); },
+        [&] { (void)ringplan::preference_list_of(ring, 1, ringplan::Rf{0}, up_unless(none)); },
+        Errc::invalid_rf, "at least 1");
+    expect_error(
+        [&] {
+            (void)ringplan::preference_list_of(ringplan::Ring<>(), 1, ringplan::Rf{1},
+                                               up_unless(none));
+        },
         Errc::empty_ring, "no nodes");
 }
 
@@ -195,13 +201,13 @@ void check_random_preference_lists(std::uint64_t seed) {
         const auto up = up_unless(c.down);
         const std::size_t healthy = c.ids.size() - c.down.size();
         for (Token t : probes(c.naive, rng)) {
-            const auto got = ringplan::preference_list_of(c.ring, t, n, up);
+            const auto got = ringplan::preference_list_of(c.ring, t, ringplan::Rf{n}, up);
             const auto want = naive_preference(c.naive, t, n, c.down);
             INFO("token " << t << " n " << n << ": got " << show(got) << ", model " << show(want));
             REQUIRE(got == want);
             // The structural promises, checked directly as well.
             CHECK(got.size() == std::min(n, healthy));
-            const auto homes = c.ring.replicas_of(t, n);
+            const auto homes = c.ring.replicas_of(t, ringplan::Rf{n});
             std::set<std::string> nodes, hints;
             bool fallback_seen = false;
             for (const Entry& e : got) {
@@ -236,7 +242,7 @@ TEST_CASE("preference_list: random rings and down sets against the model", "[han
 TEST_CASE("plan_hint_return: fallbacks hand their hints back", "[handoff]") {
     const ringplan::Ring<> ring = four();
     using Move = ringplan::Move<std::string>;
-    ringplan::PlanOptions<std::string> options(2);
+    ringplan::PlanOptions<std::string> options(ringplan::Rf{2});
     // c was down alone: d held c's hint for (100, 200] (homes b, c), a for (200, 300].
     auto plan = ringplan::plan_hint_return(ring, "c", options);
     CHECK(plan.moves == std::vector<Move>{Move{TokenRange{101, 200}, "d", "c"},
@@ -250,7 +256,8 @@ TEST_CASE("plan_hint_return: fallbacks hand their hints back", "[handoff]") {
     plan = ringplan::plan_hint_return(ring, "c", options);
     CHECK(plan.moves == std::vector<Move>{Move{TokenRange{101, 300}, "a", "c"}});
     // rf = 1: c's own range goes back from its successor.
-    plan = ringplan::plan_hint_return(ring, "c", ringplan::PlanOptions<std::string>(1));
+    plan =
+        ringplan::plan_hint_return(ring, "c", ringplan::PlanOptions<std::string>(ringplan::Rf{1}));
     CHECK(plan.moves == std::vector<Move>{Move{TokenRange{201, 300}, "d", "c"}});
     // Everyone else down too: no fallback held anything; the ranges need repair.
     options.down = {"a", "b", "d"};
@@ -261,14 +268,14 @@ TEST_CASE("plan_hint_return: fallbacks hand their hints back", "[handoff]") {
 
 TEST_CASE("plan_hint_return: errors", "[handoff]") {
     const ringplan::Ring<> ring = four();
-    expect_error([&] { (void)ringplan::plan_hint_return(ring, "zz", 2); }, Errc::unknown_node,
-                 "returning node 'zz'");
-    ringplan::PlanOptions<std::string> options(2);
+    expect_error([&] { (void)ringplan::plan_hint_return(ring, "zz", ringplan::Rf{2}); },
+                 Errc::unknown_node, "returning node 'zz'");
+    ringplan::PlanOptions<std::string> options(ringplan::Rf{2});
     options.down = {"nope"};
     expect_error([&] { (void)ringplan::plan_hint_return(ring, "a", options); }, Errc::unknown_node,
                  "'nope'");
-    expect_error([&] { (void)ringplan::plan_hint_return(ring, "a", 0); }, Errc::invalid_rf,
-                 "at least 1");
+    expect_error([&] { (void)ringplan::plan_hint_return(ring, "a", ringplan::Rf{0}); },
+                 Errc::invalid_rf, "at least 1");
 }
 
 template <class Hash>
@@ -279,7 +286,7 @@ void check_random_return_plans(std::uint64_t seed) {
         RandomCase<Hash> c = random_case<Hash>(rng);
         const std::string back = c.ids[rng() % c.ids.size()];
         const std::size_t rf = 1 + rng() % 4;
-        ringplan::PlanOptions<std::string> options(rf);
+        ringplan::PlanOptions<std::string> options(ringplan::Rf{rf});
         options.down.assign(c.down.begin(), c.down.end());
         const auto plan = ringplan::plan_hint_return(c.ring, back, options);
         Down down = c.down;

@@ -62,7 +62,7 @@ TEST_CASE("a single-vnode ring owns every token", "[lookup][edge]") {
     ring.add_node_with_tokens("solo", {1000});
     for (Token t : {Token{0}, Token{999}, Token{1000}, Token{1001}, max_token}) {
         CHECK(ring.owner_of(t) == "solo");
-        CHECK(ring.replicas_of(t, 3) == std::vector<std::string>{"solo"});
+        CHECK(ring.replicas_of(t, ringplan::Rf{3}) == std::vector<std::string>{"solo"});
     }
     CHECK(ring.ranges_of("solo") == Ranges{{0, max_token}});
     CHECK(ring.ownership("solo") == 1.0);
@@ -105,14 +105,17 @@ TEST_CASE("replicas are the first rf distinct nodes clockwise", "[lookup][replic
     ring.add_node_with_tokens("a", {100, 200});
     ring.add_node_with_tokens("b", {300});
     ring.add_node_with_tokens("c", {400, 500});
-    CHECK(ring.replicas_of(50, 1) == std::vector<std::string>{"a"});
-    CHECK(ring.replicas_of(50, 2) == std::vector<std::string>{"a", "b"});  // skips a's 2nd vnode
-    CHECK(ring.replicas_of(350, 3) == std::vector<std::string>{"c", "a", "b"});   // wraps
-    CHECK(ring.replicas_of(350, 10) == std::vector<std::string>{"c", "a", "b"});  // capped
-    CHECK(ring.replicas_of(max_token, 2) == std::vector<std::string>{"a", "b"});
+    CHECK(ring.replicas_of(50, ringplan::Rf{1}) == std::vector<std::string>{"a"});
+    CHECK(ring.replicas_of(50, ringplan::Rf{2}) ==
+          std::vector<std::string>{"a", "b"});  // skips a's 2nd vnode
+    CHECK(ring.replicas_of(350, ringplan::Rf{3}) ==
+          std::vector<std::string>{"c", "a", "b"});  // wraps
+    CHECK(ring.replicas_of(350, ringplan::Rf{10}) ==
+          std::vector<std::string>{"c", "a", "b"});  // capped
+    CHECK(ring.replicas_of(max_token, ringplan::Rf{2}) == std::vector<std::string>{"a", "b"});
     // The owner always comes first.
     for (Token t : {Token{0}, Token{150}, Token{300}, Token{301}, Token{450}, max_token}) {
-        CHECK(ring.replicas_of(t, 3).front() == ring.owner_of(t));
+        CHECK(ring.replicas_of(t, ringplan::Rf{3}).front() == ring.owner_of(t));
     }
 }
 
@@ -133,7 +136,7 @@ TEST_CASE("key lookups hash the key with the ring's policy", "[lookup]") {
         const Token t = ringplan::key_token(key);
         CHECK(Ring::key_token(key) == t);
         CHECK(ring.owner(key) == ring.owner_of(t));
-        CHECK(ring.replicas(key, 2) == ring.replicas_of(t, 2));
+        CHECK(ring.replicas(key, ringplan::Rf{2}) == ring.replicas_of(t, ringplan::Rf{2}));
         CHECK(ring.successor(key) == ring.successor_of(t));
         CHECK(ring.owner(key) != ring.successor(key));
     }

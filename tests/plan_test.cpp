@@ -37,14 +37,14 @@ TEST_CASE("leave with rf=1 hands the node's range to its successor", "[plan]") {
 
 TEST_CASE("leave with rf=2: every range n2 replicated gains one replica, fed by n2", "[plan]") {
     // rf=2 replica sets: (700,200] {n1,n2}; (200,400] {n2,n3}; (400,700] {n3,n1}.
-    const auto plan = ringplan::plan_leave(three(), "n2", 2);
+    const auto plan = ringplan::plan_leave(three(), "n2", ringplan::Rf{2});
     CHECK(plan.moves ==
           std::vector<Move>{{low, "n2", "n3"}, {{201, 400}, "n2", "n1"}, {high, "n2", "n3"}});
     CHECK(plan.lost.empty());
 }
 
 TEST_CASE("crash with rf=2 streams from the surviving replicas", "[plan]") {
-    const auto plan = ringplan::plan_crash(three(), "n2", 2);
+    const auto plan = ringplan::plan_crash(three(), "n2", ringplan::Rf{2});
     CHECK(plan.moves ==
           std::vector<Move>{{low, "n1", "n3"}, {{201, 400}, "n3", "n1"}, {high, "n1", "n3"}});
     for (const auto& m : plan.moves) {
@@ -58,13 +58,14 @@ TEST_CASE("crash with rf=1 loses the node's ranges and says so", "[plan]") {
     CHECK(plan.moves.empty());
     CHECK(plan.lost == Ranges{{201, 400}});
     CHECK(plan.lost_fraction() == Approx(200.0 / 18446744073709551616.0));
-    CHECK(plan.lost_tokens({200, 201, 300, 400, 401}) == std::vector<std::size_t>{1, 2, 3});
+    CHECK(ringplan::lost_tokens(plan, {200, 201, 300, 400, 401}) ==
+          std::vector<std::size_t>{1, 2, 3});
 }
 
 TEST_CASE("join takes each range from the replica that drops out (strict source)", "[plan]") {
     // n4 at 300 with rf=2: (700,200] {n1,n2} -> {n1,n4}: n2 drops out and feeds n4;
     // (200,300] {n2,n3} -> {n4,n2}: n3 drops out and feeds n4; (300,700] is unchanged.
-    const auto plan = ringplan::plan_join_with_tokens(three(), "n4", {300}, 2);
+    const auto plan = ringplan::plan_join_with_tokens(three(), "n4", {300}, ringplan::Rf{2});
     CHECK(plan.moves ==
           std::vector<Move>{{low, "n2", "n4"}, {{201, 300}, "n3", "n4"}, {high, "n2", "n4"}});
 
@@ -77,14 +78,14 @@ TEST_CASE("join into a ring smaller than rf copies from an old replica", "[plan]
     Ring ring;
     ring.add_node_with_tokens("a", {100});
     // rf=3 with one node: every range has replicas {a}; after the join {b, a} or {a, b}.
-    const auto plan = ringplan::plan_join_with_tokens(ring, "b", {500}, 3);
+    const auto plan = ringplan::plan_join_with_tokens(ring, "b", {500}, ringplan::Rf{3});
     CHECK(plan.moves == std::vector<Move>{{{0, max_token}, "a", "b"}});
     CHECK(plan.under_replicated == Ranges{{0, max_token}});  // 2 nodes < rf 3
 }
 
 TEST_CASE("a leave that leaves too few nodes is under-replicated, the last node loses all",
           "[plan]") {
-    const auto plan = ringplan::plan_crash(three(), "n2", 3);
+    const auto plan = ringplan::plan_crash(three(), "n2", ringplan::Rf{3});
     CHECK(plan.moves.empty());  // the two survivors already hold everything
     CHECK(plan.lost.empty());
     CHECK(plan.under_replicated == Ranges{{0, max_token}});
@@ -127,25 +128,25 @@ TEST_CASE("with vnodes a leave spreads over many successors", "[plan]") {
     CHECK(receivers == 7);
     CHECK(received == Approx(ring.ownership("c")));
     CHECK(plan.moved_fraction() == Approx(ring.ownership("c")));
-    CHECK(ringplan::replicated_share(ring, "c", 1) == Approx(ring.ownership("c")));
+    CHECK(ringplan::replicated_share(ring, "c", ringplan::Rf{1}) == Approx(ring.ownership("c")));
 }
 
 TEST_CASE("a leave moves exactly the node's replicated share: the optimum", "[plan]") {
     Ring ring;
     ring.add_nodes({"a", "b", "c", "d", "e", "f"}, 32);
     for (std::size_t rf = 1; rf <= 4; ++rf) {
-        const double share = ringplan::replicated_share(ring, "d", rf);
-        CHECK(ringplan::plan_leave(ring, "d", rf).moved_fraction() == Approx(share));
-        const auto crash = ringplan::plan_crash(ring, "d", rf);
+        const double share = ringplan::replicated_share(ring, "d", ringplan::Rf{rf});
+        CHECK(ringplan::plan_leave(ring, "d", ringplan::Rf{rf}).moved_fraction() == Approx(share));
+        const auto crash = ringplan::plan_crash(ring, "d", ringplan::Rf{rf});
         // With rf=1 nothing survives to copy from: the same share is lost instead.
         CHECK((rf == 1 ? crash.lost_fraction() : crash.moved_fraction()) == Approx(share));
     }
     // A joining node receives exactly what it will replicate.
     Ring after = ring;
     after.add_node("g", 32);
-    const auto join = ringplan::plan_join(ring, "g", 32, 3);
-    CHECK(join.moved_fraction() == Approx(ringplan::replicated_share(after, "g", 3)));
-    CHECK(join.moves == ringplan::diff(ring, after, 3).moves);
+    const auto join = ringplan::plan_join(ring, "g", 32, ringplan::Rf{3});
+    CHECK(join.moved_fraction() == Approx(ringplan::replicated_share(after, "g", ringplan::Rf{3})));
+    CHECK(join.moves == ringplan::diff(ring, after, ringplan::Rf{3}).moves);
 }
 
 TEST_CASE("diff plans several changes at once", "[plan]") {
@@ -155,27 +156,27 @@ TEST_CASE("diff plans several changes at once", "[plan]") {
     after.remove_node("b");
     after.remove_node("c");
     after.add_nodes({"x", "y"}, 16);
-    const auto plan = ringplan::diff(before, after, 2);
+    const auto plan = ringplan::diff(before, after, ringplan::Rf{2});
     for (const auto& m : plan.moves) {
         CHECK((m.to == "a" || m.to == "d" || m.to == "x" || m.to == "y"));
         for (Token t : {m.range.first, m.range.last}) {
-            const auto rb = before.replicas_of(t, 2);
-            const auto ra = after.replicas_of(t, 2);
+            const auto rb = before.replicas_of(t, ringplan::Rf{2});
+            const auto ra = after.replicas_of(t, ringplan::Rf{2});
             CHECK(std::find(rb.begin(), rb.end(), m.from) != rb.end());
             CHECK(std::find(ra.begin(), ra.end(), m.to) != ra.end());
             CHECK(std::find(rb.begin(), rb.end(), m.to) == rb.end());
         }
     }
     CHECK(plan.lost.empty());
-    CHECK(ringplan::diff(before, before, 2).empty());
+    CHECK(ringplan::diff(before, before, ringplan::Rf{2}).empty());
 }
 
 TEST_CASE("nodes marked down are never sources", "[plan]") {
     // Leaving n2 is down: its leave becomes a crash.
-    ringplan::PlanOptions<std::string> options(2);
+    ringplan::PlanOptions<std::string> options(ringplan::Rf{2});
     options.down = {"n2"};
     CHECK(ringplan::plan_leave(three(), "n2", options).moves ==
-          ringplan::plan_crash(three(), "n2", 2).moves);
+          ringplan::plan_crash(three(), "n2", ringplan::Rf{2}).moves);
     // n1 and n2 both down and n2 crashes: (700, 200] has no source left.
     options.down = {"n1"};
     const auto plan = ringplan::plan_crash(three(), "n2", options);
@@ -186,15 +187,16 @@ TEST_CASE("nodes marked down are never sources", "[plan]") {
 TEST_CASE("projecting a plan onto keys", "[plan][project]") {
     const auto plan = ringplan::plan_leave(three(), "n2");
     const std::vector<Token> tokens = {400, 100, 201, 250, 700, 200};
-    const auto moves = plan.project_tokens(tokens);
+    const auto moves = ringplan::project_tokens(plan, tokens);
     REQUIRE(moves.size() == 3);
     CHECK(moves[0].index == 2);  // sorted by token: 201, 250, 400
     CHECK(moves[0].token == 201);
     CHECK(moves[1].index == 3);
     CHECK(moves[2].index == 0);
     for (const auto& m : moves) {
-        CHECK(*m.from == "n2");
-        CHECK(*m.to == "n3");
+        REQUIRE(m.move < plan.moves.size());
+        CHECK(plan.moves[m.move].from == "n2");
+        CHECK(plan.moves[m.move].to == "n3");
     }
     // Keys are hashed with the ring's policy.
     Ring ring;
@@ -205,9 +207,9 @@ TEST_CASE("projecting a plan onto keys", "[plan][project]") {
         keys.push_back("key-" + std::to_string(i));
     }
     std::size_t moved = 0;
-    for (const auto& km : leave.project(keys)) {
+    for (const auto& km : ringplan::project_keys<ringplan::Xxh3>(leave, keys)) {
         CHECK(ring.owner(keys[km.index]) == "b");
-        CHECK(*km.to == ring.successor(keys[km.index]));
+        CHECK(leave.moves[km.move].to == ring.successor(keys[km.index]));
         ++moved;
     }
     std::size_t owned_by_b = 0;
@@ -229,30 +231,34 @@ TEST_CASE("plan errors", "[plan][errors]") {
         FAIL("no error");
         return Errc::empty_ring;
     };
-    CHECK(code_of([&] { ringplan::plan_leave(ring, "zz"); }) == Errc::unknown_node);
-    CHECK(code_of([&] { ringplan::plan_crash(ring, "zz"); }) == Errc::unknown_node);
-    CHECK(code_of([&] { ringplan::plan_leave(ring, "n1", 0); }) == Errc::invalid_rf);
-    CHECK(code_of([&] { ringplan::diff(ring, ring, 0); }) == Errc::invalid_rf);
-    CHECK(code_of([&] { ringplan::replicated_share(ring, "n1", 0); }) == Errc::invalid_rf);
-    CHECK(code_of([&] { ringplan::replicated_share(ring, "zz", 1); }) == Errc::unknown_node);
-    CHECK(code_of([&] { ringplan::plan_join(ring, "n1", 8); }) == Errc::duplicate_node);
-    CHECK(code_of([&] { ringplan::plan_join(ring, "n9", 0); }) == Errc::zero_vnodes);
-    CHECK(code_of([&] { ringplan::plan_join_with_tokens(ring, "n9", {400}); }) ==
+    CHECK(code_of([&] { (void)ringplan::plan_leave(ring, "zz"); }) == Errc::unknown_node);
+    CHECK(code_of([&] { (void)ringplan::plan_crash(ring, "zz"); }) == Errc::unknown_node);
+    CHECK(code_of([&] { (void)ringplan::plan_leave(ring, "n1", ringplan::Rf{0}); }) ==
+          Errc::invalid_rf);
+    CHECK(code_of([&] { (void)ringplan::diff(ring, ring, ringplan::Rf{0}); }) == Errc::invalid_rf);
+    CHECK(code_of([&] { (void)ringplan::replicated_share(ring, "n1", ringplan::Rf{0}); }) ==
+          Errc::invalid_rf);
+    CHECK(code_of([&] { (void)ringplan::replicated_share(ring, "zz", ringplan::Rf{1}); }) ==
+          Errc::unknown_node);
+    CHECK(code_of([&] { (void)ringplan::plan_join(ring, "n1", 8); }) == Errc::duplicate_node);
+    CHECK(code_of([&] { (void)ringplan::plan_join(ring, "n9", 0); }) == Errc::zero_vnodes);
+    CHECK(code_of([&] { (void)ringplan::plan_join_with_tokens(ring, "n9", {400}); }) ==
           Errc::token_collision);
     CHECK(code_of([&] {
-              ringplan::plan_join_with_tokens(ring, "n9", {5, 5});
+              (void)ringplan::plan_join_with_tokens(ring, "n9", {5, 5});
           }) == Errc::token_collision);
-    CHECK(code_of([&] { ringplan::plan_join_with_tokens(ring, "n9", {}); }) == Errc::zero_vnodes);
+    CHECK(code_of([&] { (void)ringplan::plan_join_with_tokens(ring, "n9", {}); }) ==
+          Errc::zero_vnodes);
     ringplan::PlanOptions<std::string> options;
     options.down = {"ghost"};
-    CHECK(code_of([&] { ringplan::plan_crash(ring, "n1", options); }) == Errc::unknown_node);
+    CHECK(code_of([&] { (void)ringplan::plan_crash(ring, "n1", options); }) == Errc::unknown_node);
 }
 
 // ---- projection through the interval index, against scans of every move ---------------------
 
 namespace {
-using Plan = ringplan::Plan<ringplan::Xxh3, std::string>;
-using KeyMoves = std::vector<ringplan::KeyMove<std::string>>;
+using Plan = ringplan::Plan<std::string>;
+using KeyMoves = std::vector<ringplan::KeyMove>;
 
 // Every (key, move) with the key in the move's range, by a scan of all moves, in the promised
 // order: token, index, from, to, and moves with equal (from, to) in plan order.
@@ -278,8 +284,7 @@ KeyMoves scan_projection(const Plan& plan, const std::vector<Token>& tokens) {
     });
     KeyMoves out;
     for (const auto& h : hits) {
-        const Move& m = plan.moves[h.second];
-        out.push_back({h.first, tokens[h.first], &m.from, &m.to});
+        out.push_back({h.first, tokens[h.first], h.second});
     }
     return out;
 }
@@ -295,7 +300,7 @@ std::vector<std::size_t> scan_lost(const Plan& plan, const std::vector<Token>& t
     return out;
 }
 
-// "" when equal, else the first difference. Pointers must match too: they lead into plan.moves.
+// "" when equal, else the first difference, down to the move index.
 std::string difference(const KeyMoves& got, const KeyMoves& want) {
     for (std::size_t k = 0; k < std::max(got.size(), want.size()); ++k) {
         if (k == got.size() || k == want.size()) {
@@ -303,11 +308,11 @@ std::string difference(const KeyMoves& got, const KeyMoves& want) {
         }
         const auto& g = got[k];
         const auto& w = want[k];
-        if (g.index != w.index || g.token != w.token || g.from != w.from || g.to != w.to) {
+        if (g != w) {
             return "key move " + std::to_string(k) + ": index " + std::to_string(g.index) +
-                   " token " + std::to_string(g.token) + " " + *g.from + "->" + *g.to +
+                   " token " + std::to_string(g.token) + " move " + std::to_string(g.move) +
                    ", want index " + std::to_string(w.index) + " token " + std::to_string(w.token) +
-                   " " + *w.from + "->" + *w.to;
+                   " move " + std::to_string(w.move);
         }
     }
     return "";
@@ -327,7 +332,7 @@ KeyMoves via_sorted_path(const Plan& plan, const std::vector<Token>& tokens) {
     for (std::size_t k = 0; k < order.size(); ++k) {
         sorted[k] = tokens[order[k]];
     }
-    KeyMoves out = plan.project_tokens(sorted);
+    KeyMoves out = ringplan::project_tokens(plan, sorted);
     for (auto& km : out) {
         km.index = order[km.index];
     }
@@ -341,8 +346,9 @@ void check_against_scans(const Plan& plan, std::vector<Token> tokens) {
             std::sort(tokens.begin(), tokens.end());
         }
         INFO((pass == 0 ? "unsorted" : "sorted") << ", " << plan.moves.size() << " moves");
-        CHECK(difference(plan.project_tokens(tokens), scan_projection(plan, tokens)).empty());
-        CHECK(plan.lost_tokens(tokens) == scan_lost(plan, tokens));
+        CHECK(difference(ringplan::project_tokens(plan, tokens), scan_projection(plan, tokens))
+                  .empty());
+        CHECK(ringplan::lost_tokens(plan, tokens) == scan_lost(plan, tokens));
     }
 }
 
@@ -384,10 +390,12 @@ TEST_CASE("projection agrees with a scan of every move on overlapping vnode plan
     after.remove_node("node-7");
     after.add_node("node-x", 256);
     // rf > 1 plans overlap: a token is in up to rf moves (one per node that gains it).
-    const std::vector<Plan> plans = {
-        ringplan::plan_leave(ring, "node-5", 1),     ringplan::plan_leave(ring, "node-5", 3),
-        ringplan::plan_crash(ring, "node-5", 1),     ringplan::plan_crash(ring, "node-5", 3),
-        ringplan::plan_join(ring, "node-x", 256, 3), ringplan::diff(ring, after, 3)};
+    const std::vector<Plan> plans = {ringplan::plan_leave(ring, "node-5", ringplan::Rf{1}),
+                                     ringplan::plan_leave(ring, "node-5", ringplan::Rf{3}),
+                                     ringplan::plan_crash(ring, "node-5", ringplan::Rf{1}),
+                                     ringplan::plan_crash(ring, "node-5", ringplan::Rf{3}),
+                                     ringplan::plan_join(ring, "node-x", 256, ringplan::Rf{3}),
+                                     ringplan::diff(ring, after, ringplan::Rf{3})};
     for (const Plan& plan : plans) {
         check_against_scans(plan, tokens);
     }
@@ -400,20 +408,24 @@ TEST_CASE("projection agrees with a scan of every move on overlapping vnode plan
         keys.push_back("key:" + std::to_string(i % 1500));  // repeats too
         key_tokens.push_back(ringplan::key_token<ringplan::Xxh3>(keys.back()));
     }
-    CHECK(difference(plans[1].project(keys), scan_projection(plans[1], key_tokens)).empty());
-    CHECK(difference(plans[5].project(keys), scan_projection(plans[5], key_tokens)).empty());
+    CHECK(difference(ringplan::project_keys<ringplan::Xxh3>(plans[1], keys),
+                     scan_projection(plans[1], key_tokens))
+              .empty());
+    CHECK(difference(ringplan::project_keys<ringplan::Xxh3>(plans[5], keys),
+                     scan_projection(plans[5], key_tokens))
+              .empty());
 }
 
 TEST_CASE("projection sorts many moved keys, with repeats and bunched tokens", "[plan][project]") {
     const Ring ring = ten_by_256();
-    const Plan plan = ringplan::plan_leave(ring, "node-5", 3);
+    const Plan plan = ringplan::plan_leave(ring, "node-5", ringplan::Rf{3});
     std::mt19937_64 rng(99);
     // Over 2^15 moved keys: the sort's top digit takes 8 bits, then finer ones.
     std::vector<Token> many(150000);
     for (Token& t : many) {
         t = rng();
     }
-    CHECK(difference(plan.project_tokens(many), via_sorted_path(plan, many)).empty());
+    CHECK(difference(ringplan::project_tokens(plan, many), via_sorted_path(plan, many)).empty());
     // The widest move, to aim tokens into it.
     Move widest = plan.moves.front();
     for (const Move& m : plan.moves) {
@@ -430,14 +442,16 @@ TEST_CASE("projection sorts many moved keys, with repeats and bunched tokens", "
     for (Token& t : repeats) {
         t = first + (rng() % 40) * (width / 40);
     }
-    CHECK(difference(plan.project_tokens(repeats), scan_projection(plan, repeats)).empty());
+    CHECK(difference(ringplan::project_tokens(plan, repeats), scan_projection(plan, repeats))
+              .empty());
     // Consecutive tokens, shuffled, around the start of the move: differ in the low bits only.
     std::vector<Token> bunched(40000);
     for (std::size_t i = 0; i < bunched.size(); ++i) {
         bunched[i] = first - 100 + i;
     }
     std::shuffle(bunched.begin(), bunched.end(), rng);
-    CHECK(difference(plan.project_tokens(bunched), via_sorted_path(plan, bunched)).empty());
+    CHECK(difference(ringplan::project_tokens(plan, bunched), via_sorted_path(plan, bunched))
+              .empty());
 }
 
 TEST_CASE("projection with vnodes bunched at small tokens (no hash spread)", "[plan][project]") {
@@ -458,9 +472,9 @@ TEST_CASE("projection with vnodes bunched at small tokens (no hash spread)", "[p
     for (int i = 0; i < 200; ++i) {
         tokens.push_back(rng());
     }
-    check_against_scans(ringplan::plan_leave(ring, "n3", 1), tokens);
-    check_against_scans(ringplan::plan_leave(ring, "n3", 3), tokens);
-    const Plan crash = ringplan::plan_crash(ring, "n3", 1);
+    check_against_scans(ringplan::plan_leave(ring, "n3", ringplan::Rf{1}), tokens);
+    check_against_scans(ringplan::plan_leave(ring, "n3", ringplan::Rf{3}), tokens);
+    const Plan crash = ringplan::plan_crash(ring, "n3", ringplan::Rf{1});
     CHECK_FALSE(crash.lost.empty());
     check_against_scans(crash, tokens);
 }
@@ -484,32 +498,33 @@ TEST_CASE("projection of a hand-built plan: overlaps, repeats, both ends of the 
         10,  11, 600,       701, max_token - 6, max_token - 5, 150, 700};
     check_against_scans(plan, tokens);
     // Token 150 is in four moves, by (from, to): a->b, b->c twice (in plan order), z->a.
-    const KeyMoves at150 = plan.project_tokens({150});
+    const KeyMoves at150 = ringplan::project_tokens(plan, {150});
     REQUIRE(at150.size() == 4);
-    CHECK(at150[0].from == &plan.moves[2].from);
-    CHECK(at150[1].from == &plan.moves[1].from);
-    CHECK(at150[2].from == &plan.moves[5].from);
-    CHECK(at150[3].from == &plan.moves[0].from);
-    CHECK(plan.lost_tokens(tokens) == std::vector<std::size_t>{1, 2, 7, 8, 13, 15, 18, 20});
+    CHECK(at150[0].move == 2);
+    CHECK(at150[1].move == 1);
+    CHECK(at150[2].move == 5);
+    CHECK(at150[3].move == 0);
+    CHECK(ringplan::lost_tokens(plan, tokens) ==
+          std::vector<std::size_t>{1, 2, 7, 8, 13, 15, 18, 20});
 }
 
 TEST_CASE("projection of nothing", "[plan][project]") {
     const Plan none;
-    CHECK(none.project_tokens({0, 5, max_token}).empty());
-    CHECK(none.project(std::vector<std::string>{"a", "b"}).empty());
-    CHECK(none.lost_tokens({0, 5, max_token}).empty());
+    CHECK(ringplan::project_tokens(none, {0, 5, max_token}).empty());
+    CHECK(ringplan::project_keys<ringplan::Xxh3>(none, std::vector<std::string>{"a", "b"}).empty());
+    CHECK(ringplan::lost_tokens(none, {0, 5, max_token}).empty());
     const Plan leave = ringplan::plan_leave(three(), "n2");
-    CHECK(leave.project_tokens({}).empty());
-    CHECK(leave.project(std::vector<std::string>{}).empty());
-    CHECK(ringplan::plan_crash(three(), "n2").lost_tokens({}).empty());
+    CHECK(ringplan::project_tokens(leave, {}).empty());
+    CHECK(ringplan::project_keys<ringplan::Xxh3>(leave, std::vector<std::string>{}).empty());
+    CHECK(ringplan::lost_tokens(ringplan::plan_crash(three(), "n2"), {}).empty());
     // Keys that all stay put.
-    CHECK(leave.project_tokens({100, 200, 401, 700, 701}).empty());
+    CHECK(ringplan::project_tokens(leave, {100, 200, 401, 700, 701}).empty());
 }
 
 TEST_CASE("projection with 64-bit index tables (for plans of billions of moves)",
           "[plan][project]") {
     // Reached through the public API only past 2^32 intervals: call the wide instantiation.
-    const Plan plan = ringplan::plan_leave(ten_by_256(), "node-5", 3);
+    const Plan plan = ringplan::plan_leave(ten_by_256(), "node-5", ringplan::Rf{3});
     std::mt19937_64 rng(3);
     const std::vector<Token> tokens = probe_tokens(ten_by_256(), rng, 2000);
     for (bool sorted : {false, true}) {
@@ -522,6 +537,7 @@ TEST_CASE("projection with 64-bit index tables (for plans of billions of moves)"
             [&](std::size_t i) { return t[i]; }, sorted);
         CHECK(difference(wide, scan_projection(plan, t)).empty());
     }
-    const Plan crash = ringplan::plan_crash(ten_by_256(), "node-5", 1);
-    CHECK(ringplan::detail::lost_with<std::size_t>(crash.lost, tokens) == scan_lost(crash, tokens));
+    const Plan crash = ringplan::plan_crash(ten_by_256(), "node-5", ringplan::Rf{1});
+    CHECK(ringplan::detail::lost_with<std::size_t>(crash.lost, tokens.data(), tokens.size()) ==
+          scan_lost(crash, tokens));
 }

@@ -222,9 +222,9 @@ TEST_CASE("schedule: random move lists and plans stay close to the lower bound",
         const std::string& node = members[rng() % members.size()].id;
         const std::size_t rf = 1 + rng() % 3;
         const Limits limits{1 + rng() % 3, 1 + rng() % 3, std::nullopt};
-        for (const auto& plan :
-             {ringplan::plan_leave(ring, node, rf), ringplan::plan_crash(ring, node, rf),
-              ringplan::plan_hint_return(ring, node, rf)}) {
+        for (const auto& plan : {ringplan::plan_leave(ring, node, ringplan::Rf{rf}),
+                                 ringplan::plan_crash(ring, node, ringplan::Rf{rf}),
+                                 ringplan::plan_hint_return(ring, node, ringplan::Rf{rf})}) {
             const auto s = ringplan::schedule(plan, limits);
             record(check_schedule(plan.moves, limits, s), s.lower_bound);
         }

@@ -53,7 +53,7 @@ void run_readers(F body) {
 // What a reader checks on the snapshot it holds: every answer comes from that one ring.
 bool consistent(const Ring& ring, const std::string& key) {
     const std::string& owner = ring.owner(key);
-    const std::vector<std::string> replicas = ring.replicas(key, 2);
+    const std::vector<std::string> replicas = ring.replicas(key, ringplan::Rf{2});
     return ring.contains(owner) && !replicas.empty() && replicas.front() == owner &&
            owner == ring.owner_of(Ring::key_token(key));
 }
@@ -67,16 +67,17 @@ TEST_CASE("const members of one ring may run on many threads at once", "[threadi
     std::vector<std::vector<std::string>> replicas;
     for (const auto& key : keys) {
         owners.push_back(ring.owner(key));
-        replicas.push_back(ring.replicas(key, 3));
+        replicas.push_back(ring.replicas(key, ringplan::Rf{3}));
     }
-    const auto leave = ringplan::plan_leave(ring, "node-2", 2);
+    const auto leave = ringplan::plan_leave(ring, "node-2", ringplan::Rf{2});
     const auto ranges = ring.ranges_of("node-0");
 
     std::atomic<int> wrong{0};
     run_readers([&](int t) {
         for (std::size_t i = 0; i < keys.size(); ++i) {
             const std::size_t k = (i + static_cast<std::size_t>(t) * 97) % keys.size();
-            if (ring.owner(keys[k]) != owners[k] || ring.replicas(keys[k], 3) != replicas[k]) {
+            if (ring.owner(keys[k]) != owners[k] ||
+                ring.replicas(keys[k], ringplan::Rf{3}) != replicas[k]) {
                 ++wrong;
             }
         }
@@ -88,7 +89,7 @@ TEST_CASE("const members of one ring may run on many threads at once", "[threadi
             }
         }
         // Plans only read their rings, so they too run alongside lookups.
-        if (ringplan::plan_leave(ring, "node-2", 2).moves != leave.moves ||
+        if (ringplan::plan_leave(ring, "node-2", ringplan::Rf{2}).moves != leave.moves ||
             ring.ranges_of("node-0") != ranges) {
             ++wrong;
         }
@@ -194,13 +195,14 @@ TEST_CASE("a writer publishes new rings through std::atomic<std::shared_ptr> und
 
 TEST_CASE("a plan is a value: it outlives the rings it was computed from", "[threading]") {
     auto ring = std::make_unique<Ring>(make_ring(4));
-    const auto plan = ringplan::plan_leave(*ring, "node-1", 2);
+    const auto plan = ringplan::plan_leave(*ring, "node-1", ringplan::Rf{2});
     const auto moves = plan.moves;
     ring.reset();  // the plan holds copies of the node ids, not references into the ring
     CHECK(plan.moves == moves);
     CHECK_FALSE(plan.moves.empty());
-    const auto keys = plan.project(make_keys(100));
-    for (const auto& key_move : keys) {  // KeyMove points into the plan's moves
-        CHECK(*key_move.from == "node-1");
+    const auto keys = ringplan::project_keys<ringplan::Xxh3>(plan, make_keys(100));
+    for (const auto& key_move : keys) {  // KeyMove names a move of the plan by index
+        REQUIRE(key_move.move < plan.moves.size());
+        CHECK(plan.moves[key_move.move].from == "node-1");
     }
 }

@@ -65,6 +65,8 @@ struct Murmur3Hash {
     static Token hash(const void* data, std::size_t size) noexcept {
         return token_to_unsigned(key_token(data, size));
     }
+    /// A ring token as Cassandra prints it (signed), for error messages.
+    static std::string token_name(Token t) { return std::to_string(unsigned_to_token(t)); }
 };
 
 /// A ring of named Cassandra nodes whose keys hash as Murmur3Partitioner's.

@@ -3,6 +3,8 @@
 #ifndef RINGPLAN_HANDOFF_HPP
 #define RINGPLAN_HANDOFF_HPP
 
+#include <ringplan/detail/planner.hpp>
+#include <ringplan/detail/ring_view.hpp>
 #include <ringplan/error.hpp>
 #include <ringplan/plan.hpp>
 #include <ringplan/ring.hpp>
@@ -54,13 +56,14 @@ struct PreferenceEntry {
 /// distinct node met. Cost: the walk stops at the n-th healthy distinct node.
 /// Errors: invalid_rf (n < 1), empty_ring.
 template <class Hash, class NodeId, class IsUp>
-std::vector<PreferenceEntry<NodeId>> preference_list_of(const Ring<Hash, NodeId>& ring, Token t,
-                                                        std::size_t n, IsUp&& is_up);
+[[nodiscard]] std::vector<PreferenceEntry<NodeId>> preference_list_of(
+    const Ring<Hash, NodeId>& ring, Token t, Rf n, IsUp&& is_up);
 
 /// preference_list_of for the token of `key`.
 template <class Hash, class NodeId, class Key, class IsUp>
-std::vector<PreferenceEntry<NodeId>> preference_list(const Ring<Hash, NodeId>& ring, const Key& key,
-                                                     std::size_t n, IsUp&& is_up) {
+[[nodiscard]] std::vector<PreferenceEntry<NodeId>> preference_list(const Ring<Hash, NodeId>& ring,
+                                                                   const Key& key, Rf n,
+                                                                   IsUp&& is_up) {
     return preference_list_of(ring, Ring<Hash, NodeId>::key_token(key), n,
                               std::forward<IsUp>(is_up));
 }
@@ -78,12 +81,13 @@ std::vector<PreferenceEntry<NodeId>> preference_list(const Ring<Hash, NodeId>& r
 /// (from, to) merged; `lost` is empty; `under_replicated` lists the ranges of `returning` for
 /// which no fallback existed (fewer than rf healthy nodes during the outage): no hint holds
 /// their writes, so they need repair from the other replicas (anti-entropy).
-/// Cost: O(vnodes(returning) x rf) segments, each a walk of the ring from its vnode.
-/// Errors: invalid_rf, unknown_node (`returning` or a down node not in the ring).
+/// Cost: O(runs x (rf + down nodes)) over the runs of vnodes `returning` replicates, as
+/// plan_leave; never a walk of the whole ring per range.
+/// Errors: unknown_node (`returning` or a down node not in the ring).
 template <class Hash, class NodeId>
-Plan<Hash, NodeId> plan_hint_return(const Ring<Hash, NodeId>& ring,
-                                    const detail::Id<NodeId>& returning,
-                                    const PlanOptions<detail::Id<NodeId>>& options = {});
+[[nodiscard]] Plan<NodeId> plan_hint_return(const Ring<Hash, NodeId>& ring,
+                                            const detail::Id<NodeId>& returning,
+                                            const PlanOptions<detail::Id<NodeId>>& options = {});
 
 // ---- implementation ------------------------------------------------------------------------
 
@@ -95,77 +99,72 @@ struct RawEntry {
     std::uint32_t hint;
 };
 
-// The walk of preference_list_of from position p of view w, with `up(index)` telling whether a
-// node (shared index) is healthy. `homes` and `fallbacks` are scratch space.
-template <class Up>
-void raw_preference_list(const RingView& w, RingView::Pos p, std::size_t n, Up&& up,
-                         std::vector<RawEntry>& out, std::vector<std::uint32_t>& seen,
-                         std::vector<std::uint32_t>& down_homes) {
-    out.clear();
-    seen.clear();
-    down_homes.clear();
-    std::size_t healthy = 0;
-    std::size_t fallbacks = 0;
-    for (std::size_t step = 0; step < w.size() && healthy < n; ++step, p = w.next(p)) {
-        const std::uint32_t node = w.node(p);
-        if (std::find(seen.begin(), seen.end(), node) != seen.end()) {
-            continue;
-        }
-        seen.push_back(node);
-        const bool home = seen.size() <= n;
-        if (!up(node)) {
+// Builds a preference list from the distinct nodes of a walk, met in order: the first n are
+// the homes; each healthy one is listed, each down one is paired with the next healthy
+// non-home (its fallback). add() says when the list is complete (n healthy nodes).
+class PreferenceBuilder {
+public:
+    PreferenceBuilder(std::size_t n, std::vector<RawEntry>& out,
+                      std::vector<std::uint32_t>& down_homes)
+        : n_(n), out_(out), down_homes_(down_homes) {
+        out_.clear();
+        down_homes_.clear();
+    }
+    bool add(std::uint32_t node, bool up) {
+        const bool home = ++seen_ <= n_;
+        if (!up) {
             if (home) {
-                down_homes.push_back(node);
+                down_homes_.push_back(node);
             }
-            continue;
+            return false;
         }
-        ++healthy;
-        if (home) {
-            out.push_back(RawEntry{node, no_node});
-        } else {
-            // The first healthy nodes past the homes stand in for the down homes, in order.
-            out.push_back(RawEntry{node, down_homes[fallbacks++]});
-        }
+        // The first healthy nodes past the homes stand in for the down homes, in order.
+        out_.push_back(RawEntry{node, home ? no_node : down_homes_[fallbacks_++]});
+        return ++healthy_ == n_;
     }
-}
 
-// The identity remap: a ring's own node indices as the shared table.
-template <class Hash, class NodeId>
-std::vector<std::uint32_t> identity_remap(const Ring<Hash, NodeId>& ring) {
-    std::vector<std::uint32_t> remap(ring.node_count());
-    for (std::size_t i = 0; i < remap.size(); ++i) {
-        remap[i] = static_cast<std::uint32_t>(i);
-    }
-    return remap;
-}
+private:
+    std::size_t n_;
+    std::size_t seen_ = 0, healthy_ = 0, fallbacks_ = 0;
+    std::vector<RawEntry>& out_;
+    std::vector<std::uint32_t>& down_homes_;
+};
 
 }  // namespace detail
 
 template <class Hash, class NodeId, class IsUp>
 std::vector<PreferenceEntry<NodeId>> preference_list_of(const Ring<Hash, NodeId>& ring, Token t,
-                                                        std::size_t n, IsUp&& is_up) {
-    using detail::RingAccess;
-    detail::check_rf(n);
+                                                        Rf n, IsUp&& is_up) {
     const std::size_t start = ring.vnode_of(t);  // empty_ring
-    const std::vector<std::uint32_t> remap = detail::identity_remap(ring);
-    const detail::RingView w = detail::view_of(ring, remap);
-    // Ask is_up once per node, lazily: 0 unknown, 1 up, 2 down.
-    std::vector<unsigned char> state(ring.node_count(), 0);
-    const auto up = [&](std::uint32_t node) {
-        if (state[node] == 0) {
-            state[node] = is_up(RingAccess::id(ring, node)) ? 1 : 2;
-        }
-        return state[node] == 1;
-    };
+    // The walk goes run by run and ends with the n-th healthy node or once every node has been
+    // met; is_up is asked once per distinct node, and `met` holds only the nodes met.
+    std::vector<std::pair<std::uint32_t, bool>> met;
     std::vector<detail::RawEntry> raw;
-    std::vector<std::uint32_t> seen, down_homes;
-    detail::raw_preference_list(w, detail::RingView::Pos{start, 0}, n, up, raw, seen, down_homes);
+    std::vector<std::uint32_t> down_homes;
+    detail::PreferenceBuilder list(n.value(), raw, down_homes);
+    const std::size_t size = ring.vnode_count();
+    std::size_t i = start;
+    for (std::size_t covered = 0; covered < size && met.size() < ring.node_count();) {
+        const std::uint32_t node = ring.vnode_owner(i);
+        const bool seen =
+            std::any_of(met.begin(), met.end(), [&](const auto& m) { return m.first == node; });
+        if (!seen) {
+            const bool up = static_cast<bool>(is_up(ring.node_at(node)));
+            met.emplace_back(node, up);
+            if (list.add(node, up)) {
+                break;
+            }
+        }
+        const std::size_t end = ring.run_end(i);
+        covered += end - i;
+        i = end == size ? 0 : end;
+    }
     std::vector<PreferenceEntry<NodeId>> out;
     out.reserve(raw.size());
     for (const detail::RawEntry& e : raw) {
-        PreferenceEntry<NodeId> entry{RingAccess::id(ring, e.node), std::nullopt};
+        PreferenceEntry<NodeId> entry{ring.node_at(e.node), std::nullopt};
         if (e.hint != detail::no_node) {
-            entry.hint = RingAccess::id(ring, e.hint);
+            entry.hint = ring.node_at(e.hint);
         }
         out.push_back(std::move(entry));
     }
@@ -173,62 +172,64 @@ std::vector<PreferenceEntry<NodeId>> preference_list_of(const Ring<Hash, NodeId>
 }
 
 template <class Hash, class NodeId>
-Plan<Hash, NodeId> plan_hint_return(const Ring<Hash, NodeId>& ring,
-                                    const detail::Id<NodeId>& returning,
-                                    const PlanOptions<detail::Id<NodeId>>& options) {
-    using detail::RingAccess;
-    detail::check_rf(options.rf);
-    const std::size_t node = RingAccess::find(ring, returning);
-    if (node == ~std::size_t{0}) {
+Plan<NodeId> plan_hint_return(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& returning,
+                              const PlanOptions<detail::Id<NodeId>>& options) {
+    const std::size_t rf = options.rf.value();
+    if (!ring.contains(returning)) {
         detail::raise(Errc::unknown_node,
                       "returning node " + detail::describe(returning) + " is not in the ring");
     }
-    const auto back = static_cast<std::uint32_t>(node);
-    std::vector<const NodeId*> ids;
-    ids.reserve(ring.node_count());
-    for (std::size_t i = 0; i < ring.node_count(); ++i) {
-        ids.push_back(&RingAccess::id(ring, i));
-    }
+    const auto back = static_cast<std::uint32_t>(ring.node_index(returning));
+    const std::vector<const NodeId*> ids = detail::ids_of(ring);
     std::vector<bool> down = detail::down_flags(options.down, ids);
     down[back] = true;
+    const auto down_count = static_cast<std::size_t>(std::count(down.begin(), down.end(), true));
 
-    const std::vector<std::uint32_t> remap = detail::identity_remap(ring);
-    const detail::RingView w = detail::view_of(ring, remap);
-    std::vector<detail::RingView::Pos> segments;
-    detail::for_each_replicated_segment(w, back, RingAccess::node_tokens(ring, node), options.rf,
-                                        [&](detail::RingView::Pos q) { segments.push_back(q); });
-    std::sort(
-        segments.begin(), segments.end(),
-        [](const detail::RingView::Pos& a, const detail::RingView::Pos& b) { return a.i < b.i; });
-    segments.erase(std::unique(segments.begin(), segments.end()), segments.end());
-
+    // The walk of a preference list meets at most rf + (down nodes) distinct nodes before it
+    // has rf healthy ones: a backward sweep keeps that many (docs/design.md, "cost").
+    const std::size_t keep = rf + down_count;
+    const detail::RingView w = detail::view_of(ring);
+    const detail::RingView::Pos top = w.first();
+    detail::DistinctList walk;
+    detail::RingView::Pos at;
     detail::RawPlan raw;
     std::vector<detail::RawEntry> list;
-    std::vector<std::uint32_t> seen, down_homes;
-    const auto up = [&](std::uint32_t n) { return !down[n]; };
-    for (const detail::RingView::Pos& q : segments) {
-        const Token hi = w.token(q);
-        const Token lo = w.token(w.prev(q));
-        const bool first = q == w.first();
-        if (!first && !(lo < hi)) {
-            continue;  // an empty range (equal tokens)
-        }
-        detail::raw_preference_list(w, q, options.rf, up, list, seen, down_homes);
-        std::uint32_t from = detail::no_node;
-        for (const detail::RawEntry& e : list) {
-            if (e.hint == back) {
-                from = e.node;
-            }
-        }
-        detail::for_each_range(lo, hi, first, first && lo == hi, [&](const TokenRange& r) {
-            if (from == detail::no_node) {
-                raw.under.push_back(r);
+    std::vector<std::uint32_t> down_homes;
+    detail::for_each_replicated_run(
+        w, back, ring.tokens_of(returning), rf, [&](detail::RingView::Pos start, Token hi) {
+            const detail::RingView::Pos q = w.owner_pos(hi);
+            if (w.node(start) == back) {
+                w.replicas(q, keep, walk);
             } else {
-                raw.moves.push_back(detail::RawMove{r, from, back});
+                w.sweep_back(at, q, walk);
             }
+            at = q;
+            const Token lo = w.token_before(start);
+            const bool first = start == top;
+            if (!first && !(lo < hi)) {
+                return;  // an empty range (equal tokens)
+            }
+            detail::PreferenceBuilder builder(rf, list, down_homes);
+            for (std::uint32_t n : walk.nodes()) {
+                if (builder.add(n, !down[n])) {
+                    break;
+                }
+            }
+            std::uint32_t from = detail::no_node;
+            for (const detail::RawEntry& e : list) {
+                if (e.hint == back) {
+                    from = e.node;
+                }
+            }
+            detail::for_each_range(lo, hi, first, first && lo == hi, [&](const TokenRange& r) {
+                if (from == detail::no_node) {
+                    raw.under.push_back(r);
+                } else {
+                    raw.moves.push_back(detail::RawMove{r, from, back});
+                }
+            });
         });
-    }
-    return detail::finish<Hash, NodeId>(std::move(raw), ids, options.rf);
+    return detail::finish(std::move(raw), ids, rf);
 }
 
 RINGPLAN_NAMESPACE_END

@@ -4,10 +4,13 @@
 #define RINGPLAN_RING_HPP
 
 #include <ringplan/bytes.hpp>
+#include <ringplan/detail/describe.hpp>
 #include <ringplan/detail/huge_pages.hpp>
 #include <ringplan/detail/lookup_index.hpp>
+#include <ringplan/detail/runs.hpp>
 #include <ringplan/error.hpp>
 #include <ringplan/hash.hpp>
+#include <ringplan/rf.hpp>
 #include <ringplan/token.hpp>
 #include <ringplan/version.hpp>
 
@@ -23,12 +26,6 @@
 #include <vector>
 
 RINGPLAN_NAMESPACE_BEGIN
-
-namespace detail {
-template <class NodeId>
-std::string describe(const NodeId& id);
-struct RingAccess;
-}  // namespace detail
 
 /// A consistent-hash ring with virtual nodes.
 ///
@@ -109,14 +106,38 @@ public:
     std::size_t vnode_count(const NodeId& id) const { return nodes_[index_of(id)].vnodes; }
 
     /// The member ids in ascending order.
-    std::vector<NodeId> nodes() const;
+    [[nodiscard]] std::vector<NodeId> nodes() const;
+
+    /// The node-table index of `id` (see node_at). Errors: unknown_node.
+    [[nodiscard]] std::size_t node_index(const NodeId& id) const { return index_of(id); }
+
+    /// Raises what add_node(id, vnodes) would raise, changing nothing: duplicate_node,
+    /// zero_vnodes, too_many_vnodes. Plans of a join call it for the ring they never build.
+    void check_addable(const NodeId& id, std::size_t vnodes) const {
+        if (vnodes == 0) {
+            detail::raise(Errc::zero_vnodes,
+                          "node " + detail::describe(id) + " needs at least one vnode");
+        }
+        if (contains(id)) {
+            detail::raise(Errc::duplicate_node,
+                          "node " + detail::describe(id) + " is already in the ring");
+        }
+        check_capacity(vnodes);
+    }
+
+    /// Sorts `tokens` and raises what add_node_with_tokens(id, tokens) would raise, changing
+    /// nothing else: duplicate_node, zero_vnodes, too_many_vnodes, token_collision.
+    void check_tokens_addable(const NodeId& id, std::vector<Token>& tokens) const;
+
+    /// The tokens node `id` gets with `vnodes` derived vnodes, ascending (docs/placement.md).
+    [[nodiscard]] static std::vector<Token> derived_tokens(const NodeId& id, std::uint32_t vnodes);
 
     /// Bytes of heap the ring holds: the token and owner arrays, the lookup index and the node
     /// table (not memory a NodeId itself allocates, such as a long std::string's buffer).
     std::size_t memory_usage() const noexcept {
         std::size_t bytes = tokens_.capacity() * sizeof(Token) +
                             owners_.capacity() * sizeof(std::uint32_t) + index_.bytes() +
-                            nodes_.capacity() * sizeof(NodeEntry);
+                            runs_.bytes() + nodes_.capacity() * sizeof(NodeEntry);
         for (const NodeEntry& e : nodes_) {
             bytes += e.explicit_tokens.capacity() * sizeof(Token);
         }
@@ -181,12 +202,12 @@ public:
 
     /// The first `rf` distinct nodes clockwise from the owner of `key`, owner first (Dynamo's
     /// preference list). Fewer when the ring has fewer than `rf` nodes.
-    /// Errors: invalid_rf (rf < 1), empty_ring.
+    /// Errors: empty_ring.
     template <class Key>
-    std::vector<NodeId> replicas(const Key& key, std::size_t rf) const {
+    [[nodiscard]] std::vector<NodeId> replicas(const Key& key, Rf rf) const {
         return replicas_of(key_token(key), rf);
     }
-    std::vector<NodeId> replicas_of(Token t, std::size_t rf) const;
+    [[nodiscard]] std::vector<NodeId> replicas_of(Token t, Rf rf) const;
 
     /// The node of the next vnode clockwise, after the vnode that owns `key`, that belongs to a
     /// different physical node: where that vnode's range goes when its node leaves (rf = 1).
@@ -211,6 +232,24 @@ public:
     Token vnode_token(std::size_t i) const { return tokens_[i]; }
     const NodeId& vnode_node(std::size_t i) const { return nodes_[owners_[i]].id; }
 
+    /// Node `index` of the node table (0 <= index < node_count(), ascending id order): the ids
+    /// that vnode_owner() refers to.
+    const NodeId& node_at(std::size_t index) const noexcept { return nodes_[index].id; }
+    /// The node-table index of vnode `i`'s node.
+    std::uint32_t vnode_owner(std::size_t i) const noexcept { return owners_[i]; }
+    /// The sorted token array and the parallel owner array (node-table indices), each
+    /// vnode_count() long: read-only views for tools built on the ring, valid until the next
+    /// membership change.
+    const Token* vnode_tokens() const noexcept { return tokens_.data(); }
+    const std::uint32_t* vnode_owners() const noexcept { return owners_.data(); }
+    /// The run of vnode i: the block of consecutive vnodes (in token order, not wrapping) that
+    /// belong to its node. run_begin(i) is its first position, run_end(i) the one past its last.
+    /// O(1) on rings whose nodes interleave, O(log vnodes) inside a long run.
+    std::size_t run_begin(std::size_t i) const noexcept { return runs_.begin(owners_.data(), i); }
+    std::size_t run_end(std::size_t i) const noexcept {
+        return runs_.end(owners_.data(), owners_.size(), i);
+    }
+
     /// Two rings are equal when they have the same members at the same tokens.
     friend bool operator==(const Ring& a, const Ring& b) {
         if (a.tokens_ != b.tokens_ || a.owners_ != b.owners_ ||
@@ -227,8 +266,6 @@ public:
     friend bool operator!=(const Ring& a, const Ring& b) { return !(a == b); }
 
 private:
-    friend struct detail::RingAccess;
-
     struct NodeEntry {
         NodeId id;
         std::uint32_t vnodes = 0;
@@ -256,6 +293,8 @@ private:
     std::vector<std::size_t> node_positions(std::size_t node) const;
     void check_capacity(std::uint64_t extra) const;
     void commit_add(std::vector<NodeEntry> added, std::vector<NewVnode> vnodes);
+    void sort_new_nodes(std::vector<NodeEntry>& added) const;
+    void check_token_free(const NodeId& id, Token t) const;
 
     [[noreturn]] static void raise_empty() {
         detail::raise(Errc::empty_ring, "the ring has no nodes");
@@ -266,78 +305,12 @@ private:
     std::vector<Token> tokens_;
     std::vector<std::uint32_t> owners_;
     std::vector<NodeEntry> nodes_;
-    // Derived from tokens_ (rebuilt by every change); not part of the ring's value.
+    // Derived from tokens_ and owners_ (rebuilt by every change); not part of the ring's value.
     detail::LookupIndex index_;
+    detail::RunIndex runs_;
 };
 
 // ---- implementation ------------------------------------------------------------------------
-
-namespace detail {
-
-template <class NodeId>
-std::string describe(const NodeId& id) {
-    if constexpr (std::is_convertible<const NodeId&, std::string_view>::value) {
-        return "'" + std::string(std::string_view(id)) + "'";
-    } else if constexpr (std::is_integral<NodeId>::value) {
-        return std::to_string(id);
-    } else {
-        // Any node id has bytes; show them in hex.
-        static constexpr char hex[] = "0123456789abcdef";
-        const auto b = bytes_of(id);
-        const auto* p = static_cast<const unsigned char*>(b.data());
-        std::string out = "0x";
-        for (std::size_t i = 0; i < b.size(); ++i) {
-            out += hex[p[i] >> 4];
-            out += hex[p[i] & 0xF];
-        }
-        return out;
-    }
-}
-
-}  // namespace detail
-
-namespace detail {
-
-// What the planner (plan.hpp) reads of a ring's storage. Not for users.
-struct RingAccess {
-    template <class R>
-    static const std::vector<Token>& tokens(const R& r) noexcept {
-        return r.tokens_;
-    }
-    template <class R>
-    static const std::vector<std::uint32_t>& owners(const R& r) noexcept {
-        return r.owners_;
-    }
-    template <class R>
-    static const typename R::node_id& id(const R& r, std::size_t node) noexcept {
-        return r.nodes_[node].id;
-    }
-    template <class R>
-    static std::size_t vnodes(const R& r, std::size_t node) noexcept {
-        return r.nodes_[node].vnodes;
-    }
-    template <class R>
-    static std::size_t find(const R& r, const typename R::node_id& id) {
-        const std::size_t i = r.find(id);
-        return i == R::npos ? ~std::size_t{0} : i;
-    }
-    // The member's index; raises unknown_node with Ring's own message.
-    template <class R>
-    static std::size_t index_of(const R& r, const typename R::node_id& id) {
-        return r.index_of(id);
-    }
-    // Raises too_many_vnodes, as an add would, when `extra` more vnodes do not fit.
-    template <class R>
-    static void check_capacity(const R& r, std::uint64_t extra) {
-        r.check_capacity(extra);
-    }
-    template <class R>
-    static std::vector<Token> node_tokens(const R& r, std::size_t node) {
-        return r.node_tokens(node);
-    }
-};
-
-}  // namespace detail
 
 template <class Hash, class NodeId>
 std::size_t Ring<Hash, NodeId>::find(const NodeId& id) const {
@@ -382,14 +355,7 @@ void Ring<Hash, NodeId>::add_nodes(InputIt first, InputIt last, std::uint32_t vn
         detail::raise(Errc::zero_vnodes,
                       "node " + detail::describe(added.front().id) + " needs at least one vnode");
     }
-    std::sort(added.begin(), added.end(),
-              [](const NodeEntry& a, const NodeEntry& b) { return a.id < b.id; });
-    for (std::size_t i = 0; i < added.size(); ++i) {
-        if ((i > 0 && !(added[i - 1].id < added[i].id)) || contains(added[i].id)) {
-            detail::raise(Errc::duplicate_node,
-                          "node " + detail::describe(added[i].id) + " is already in the ring");
-        }
-    }
+    sort_new_nodes(added);
     check_capacity(static_cast<std::uint64_t>(added.size()) * vnodes);
 
     std::vector<NewVnode> fresh;
@@ -421,15 +387,10 @@ void Ring<Hash, NodeId>::add_nodes_with_tokens(InputIt first, InputIt last) {
     if (added.empty()) {
         return;
     }
-    std::sort(added.begin(), added.end(),
-              [](const NodeEntry& a, const NodeEntry& b) { return a.id < b.id; });
+    sort_new_nodes(added);
     std::uint64_t total = 0;
-    for (std::size_t i = 0; i < added.size(); ++i) {
-        if ((i > 0 && !(added[i - 1].id < added[i].id)) || contains(added[i].id)) {
-            detail::raise(Errc::duplicate_node,
-                          "node " + detail::describe(added[i].id) + " is already in the ring");
-        }
-        total += added[i].explicit_tokens.size();
+    for (const NodeEntry& e : added) {
+        total += e.explicit_tokens.size();
     }
     check_capacity(total);
     std::vector<NewVnode> fresh;
@@ -445,19 +406,16 @@ void Ring<Hash, NodeId>::add_nodes_with_tokens(InputIt first, InputIt last) {
         const NodeId& id = added[fresh[i].node].id;
         if (i > 0 && fresh[i - 1].token == fresh[i].token) {
             const NodeId& other = added[fresh[i - 1].node].id;
-            detail::raise(Errc::token_collision,
-                          "token " + std::to_string(fresh[i].token) +
-                              (other == id ? " is listed twice for node " + detail::describe(id)
-                                           : " is listed for both node " + detail::describe(other) +
-                                                 " and node " + detail::describe(id)));
+            std::string what = "token " + detail::describe_token<Hash>(fresh[i].token);
+            if (other == id) {
+                what += " is listed twice for node " + detail::describe(id);
+            } else {
+                what += " is listed for both node " + detail::describe(other);
+                what += " and node " + detail::describe(id);
+            }
+            detail::raise(Errc::token_collision, what);
         }
-        const std::size_t at = lower_bound(fresh[i].token);
-        if (at < tokens_.size() && tokens_[at] == fresh[i].token) {
-            detail::raise(Errc::token_collision, "token " + std::to_string(fresh[i].token) +
-                                                     " of node " + detail::describe(id) +
-                                                     " is already held by node " +
-                                                     detail::describe(nodes_[owners_[at]].id));
-        }
+        check_token_free(id, fresh[i].token);
     }
     commit_add(std::move(added), std::move(fresh));
 }
@@ -516,6 +474,8 @@ void Ring<Hash, NodeId>::commit_add(std::vector<NodeEntry> added, std::vector<Ne
     }
     detail::LookupIndex index;
     index.build(tokens, owners);
+    detail::RunIndex runs;
+    runs.build(owners.data(), owners.size());
     if constexpr (!can_move) {
         // Copies can throw: build the whole table now, before anything changes.
         std::size_t i = 0, j = 0;
@@ -543,6 +503,70 @@ void Ring<Hash, NodeId>::commit_add(std::vector<NodeEntry> added, std::vector<Ne
     tokens_.swap(tokens);
     owners_.swap(owners);
     index_.swap(index);
+    runs_.swap(runs);
+}
+
+// Sorts nodes about to be added by id; raises duplicate_node for one listed twice or already a
+// member (one message for both add paths).
+template <class Hash, class NodeId>
+void Ring<Hash, NodeId>::sort_new_nodes(std::vector<NodeEntry>& added) const {
+    std::sort(added.begin(), added.end(),
+              [](const NodeEntry& a, const NodeEntry& b) { return a.id < b.id; });
+    for (std::size_t i = 0; i < added.size(); ++i) {
+        if (i > 0 && !(added[i - 1].id < added[i].id)) {
+            detail::raise(Errc::duplicate_node,
+                          "node " + detail::describe(added[i].id) + " is listed twice");
+        }
+        if (contains(added[i].id)) {
+            detail::raise(Errc::duplicate_node,
+                          "node " + detail::describe(added[i].id) + " is already in the ring");
+        }
+    }
+}
+
+template <class Hash, class NodeId>
+void Ring<Hash, NodeId>::check_token_free(const NodeId& id, Token t) const {
+    const std::size_t at = lower_bound(t);
+    if (at < tokens_.size() && tokens_[at] == t) {
+        std::string what = "token " + detail::describe_token<Hash>(t);
+        what += " of node " + detail::describe(id);
+        what += " is already held by node " + detail::describe(nodes_[owners_[at]].id);
+        detail::raise(Errc::token_collision, what);
+    }
+}
+
+template <class Hash, class NodeId>
+void Ring<Hash, NodeId>::check_tokens_addable(const NodeId& id, std::vector<Token>& tokens) const {
+    if (tokens.empty()) {
+        detail::raise(Errc::zero_vnodes,
+                      "node " + detail::describe(id) + " needs at least one token");
+    }
+    if (contains(id)) {
+        detail::raise(Errc::duplicate_node,
+                      "node " + detail::describe(id) + " is already in the ring");
+    }
+    check_capacity(tokens.size());
+    std::sort(tokens.begin(), tokens.end());
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (i > 0 && tokens[i] == tokens[i - 1]) {
+            std::string what = "token " + detail::describe_token<Hash>(tokens[i]);
+            what += " is listed twice for node " + detail::describe(id);
+            detail::raise(Errc::token_collision, what);
+        }
+        check_token_free(id, tokens[i]);
+    }
+}
+
+template <class Hash, class NodeId>
+std::vector<Token> Ring<Hash, NodeId>::derived_tokens(const NodeId& id, std::uint32_t vnodes) {
+    std::vector<Token> out(vnodes);
+    const auto b = detail::bytes_of(id);
+    detail::VnodeTokens<Hash> derive(b.data(), b.size());
+    for (std::uint32_t v = 0; v < vnodes; ++v) {
+        out[v] = derive(v);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 template <class Hash, class NodeId>
@@ -571,6 +595,8 @@ void Ring<Hash, NodeId>::remove_node(const NodeId& id) {
     }
     detail::LookupIndex index;
     index.build(tokens, owners);
+    detail::RunIndex runs;
+    runs.build(owners.data(), owners.size());
     // From here on nothing throws (the vectors have their capacity).
     if constexpr (std::is_nothrow_move_constructible<NodeEntry>::value) {
         for (std::size_t i = 0; i < nodes_.size(); ++i) {
@@ -583,6 +609,7 @@ void Ring<Hash, NodeId>::remove_node(const NodeId& id) {
     tokens_.swap(tokens);
     owners_.swap(owners);
     index_.swap(index);
+    runs_.swap(runs);
 }
 
 template <class Hash, class NodeId>
@@ -601,14 +628,7 @@ std::vector<Token> Ring<Hash, NodeId>::node_tokens(std::size_t node) const {
     if (!e.explicit_tokens.empty()) {
         return e.explicit_tokens;
     }
-    std::vector<Token> out(e.vnodes);
-    const auto b = detail::bytes_of(e.id);
-    detail::VnodeTokens<Hash> derive(b.data(), b.size());
-    for (std::uint32_t v = 0; v < e.vnodes; ++v) {
-        out[v] = derive(v);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
+    return derived_tokens(e.id, e.vnodes);
 }
 
 // The positions of a node's vnodes in the token array, ascending: one binary search per vnode,
@@ -714,23 +734,21 @@ void Ring<Hash, NodeId>::owners_of(const Token* tokens, std::size_t count,
 }
 
 template <class Hash, class NodeId>
-std::vector<NodeId> Ring<Hash, NodeId>::replicas_of(Token t, std::size_t rf) const {
-    if (rf < 1) {
-        detail::raise(Errc::invalid_rf, "the replication factor must be at least 1, got 0");
-    }
+std::vector<NodeId> Ring<Hash, NodeId>::replicas_of(Token t, Rf rf) const {
     const std::size_t start = vnode_of(t);
-    const std::size_t want = std::min(rf, nodes_.size());
+    const std::size_t want = std::min(rf.value(), nodes_.size());
     const std::size_t n = tokens_.size();
     std::vector<std::uint32_t> seen;
     seen.reserve(want);
-    for (std::size_t step = 0; step < n && seen.size() < want; ++step) {
-        std::size_t i = start + step;
-        if (i >= n) {
-            i -= n;
-        }
+    // Run by run: a run is one node, so a walk costs the runs it crosses (docs/design.md, "cost").
+    std::size_t i = start;
+    for (std::size_t covered = 0; covered < n && seen.size() < want;) {
         if (std::find(seen.begin(), seen.end(), owners_[i]) == seen.end()) {
             seen.push_back(owners_[i]);
         }
+        const std::size_t end = run_end(i);
+        covered += end - i;
+        i = end == n ? 0 : end;
     }
     std::vector<NodeId> out;
     out.reserve(seen.size());
@@ -747,15 +765,14 @@ const NodeId& Ring<Hash, NodeId>::successor_of(Token t) const {
         detail::raise(Errc::no_successor, "node " + detail::describe(nodes_[0].id) +
                                               " is the only node; it has no successor");
     }
+    // The run of the owner ends at the next vnode of a different node, unless it reaches the
+    // top of the array: then the ring wraps, and the first run may be the owner's too.
     const std::size_t n = tokens_.size();
-    for (std::size_t i = start + 1;; ++i) {
-        if (i == n) {
-            i = 0;
-        }
-        if (owners_[i] != owners_[start]) {
-            return nodes_[owners_[i]].id;
-        }
+    std::size_t i = run_end(start);
+    if (i == n) {
+        i = owners_[0] != owners_[start] ? 0 : run_end(0);
     }
+    return nodes_[owners_[i]].id;
 }
 
 RINGPLAN_NAMESPACE_END

@@ -12,6 +12,9 @@
 #include <ringplan/hash.hpp>
 #include <ringplan/ketama.hpp>
 #include <ringplan/plan.hpp>
+#include <ringplan/plan_types.hpp>
+#include <ringplan/project.hpp>
+#include <ringplan/rf.hpp>
 #include <ringplan/ring.hpp>
 #include <ringplan/schedule.hpp>
 #include <ringplan/token.hpp>

@@ -4,7 +4,7 @@
 #define RINGPLAN_SCHEDULE_HPP
 
 #include <ringplan/error.hpp>
-#include <ringplan/plan.hpp>
+#include <ringplan/plan_types.hpp>
 #include <ringplan/version.hpp>
 
 #include <algorithm>
@@ -57,8 +57,8 @@ template <class NodeId>
 Schedule<NodeId> schedule(const std::vector<Move<NodeId>>& moves, const ScheduleLimits& limits);
 
 /// schedule over the moves of a plan.
-template <class Hash, class NodeId>
-Schedule<NodeId> schedule(const Plan<Hash, NodeId>& plan, const ScheduleLimits& limits) {
+template <class NodeId>
+Schedule<NodeId> schedule(const Plan<NodeId>& plan, const ScheduleLimits& limits) {
     return schedule(plan.moves, limits);
 }
 

@@ -151,7 +151,7 @@ inline int ring_ops_one_input(const std::uint8_t* data, std::size_t size) {
                     const Token t = in.token();
                     const std::size_t rf = 1 + in.byte() % 4;
                     if (ring.owner_of(t) != m.replicas(t, 1).at(0) ||
-                        ring.replicas_of(t, rf) != m.replicas(t, rf)) {
+                        ring.replicas_of(t, ringplan::Rf{rf}) != m.replicas(t, rf)) {
                         mismatch("lookup", "token " + std::to_string(t));
                     }
                 }
@@ -161,7 +161,7 @@ inline int ring_ops_one_input(const std::uint8_t* data, std::size_t size) {
                 if (ring.empty()) {
                     break;
                 }
-                ringplan::PlanOptions<std::string> options(1 + in.byte() % 4);
+                ringplan::PlanOptions<std::string> options(ringplan::Rf{1 + in.byte() % 4});
                 const std::uint8_t down_mask = in.byte();
                 for (const auto& mb : members) {
                     if (down_mask & (1u << (mb.first[1] - '0'))) {
@@ -174,7 +174,7 @@ inline int ring_ops_one_input(const std::uint8_t* data, std::size_t size) {
                 for (const auto& mb : members) {
                     after_members.push_back(mb.second);
                 }
-                ringplan::Plan<rp_test::CoarseHash, std::string> plan;
+                ringplan::Plan<std::string> plan;
                 if (kind < 2) {
                     if (!member) {
                         break;
@@ -207,9 +207,9 @@ inline int ring_ops_one_input(const std::uint8_t* data, std::size_t size) {
                 const rp_model::SortedRing ma(
                     rp_test::naive_of<rp_test::CoarseHash>(after_members));
                 for (const auto& seg : rp_model::segments(mb, ma)) {
-                    const auto e =
-                        rp_model::expect(mb.replicas(seg.hi, options.rf),
-                                         ma.replicas(seg.hi, options.rf), options.rf, options.down);
+                    const auto e = rp_model::expect(mb.replicas(seg.hi, options.rf.value()),
+                                                    ma.replicas(seg.hi, options.rf.value()),
+                                                    options.rf.value(), options.down);
                     const Token t = seg.ranges[0].first;
                     rp_model::Nodes to;
                     for (const auto& mv : plan.moves) {

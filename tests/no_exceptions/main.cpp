@@ -18,7 +18,7 @@ void report_and_exit(ringplan::Errc code, const char* message) {
 int main() {
     ringplan::Ring<> ring;
     ring.add_nodes({"a", "b", "c"}, 64);
-    const auto plan = ringplan::plan_leave(ring, "b", 2);
+    const auto plan = ringplan::plan_leave(ring, "b", ringplan::Rf{2});
     if (ring.owner("key").empty() || plan.moves.empty() || plan.moved_fraction() <= 0) {
         std::puts("lookups or plans failed without exceptions");
         return 1;

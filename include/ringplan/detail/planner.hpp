@@ -1,0 +1,319 @@
+// ringplan: consistent hashing with departure planning.
+// SPDX-License-Identifier: MIT
+//
+// The planner behind diff, plan_leave, plan_crash, plan_join and plan_hint_return: segments of
+// the ring with their replica lists before and after, and the moves that turn one into the
+// other (docs/design.md, "plans"). Users never name anything here.
+#ifndef RINGPLAN_DETAIL_PLANNER_HPP
+#define RINGPLAN_DETAIL_PLANNER_HPP
+
+#include <ringplan/detail/describe.hpp>
+#include <ringplan/detail/ring_view.hpp>
+#include <ringplan/error.hpp>
+#include <ringplan/plan_types.hpp>
+#include <ringplan/token.hpp>
+#include <ringplan/version.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+RINGPLAN_NAMESPACE_BEGIN
+namespace detail {
+
+// A plan in shared node indices, before ids are put in.
+struct RawMove {
+    TokenRange range;
+    std::uint32_t from;
+    std::uint32_t to;
+};
+
+struct RawPlan {
+    std::vector<RawMove> moves;
+    std::vector<TokenRange> lost;
+    std::vector<TokenRange> under;
+};
+
+// A stretch of the ring (lo, hi] whose replica lists before and after are the same all along.
+struct Segment {
+    Token lo = 0;
+    Token hi = 0;
+    bool first = false;  // it holds the wrap-around range of the ring's first vnode
+    std::vector<std::uint32_t> before;
+    std::vector<std::uint32_t> after;
+
+    bool empty() const noexcept { return !first && !(lo < hi); }
+    template <class F>
+    void for_each_range(F&& f) const {
+        detail::for_each_range(lo, hi, first, first && lo == hi, f);
+    }
+};
+
+// Compares replica sets segment by segment and emits moves, choosing sources. Segments come in
+// descending token order; consecutive ones with the same lists are merged first, so a plan's
+// choices depend on the ring, not on how finely a caller cut it (diff cuts at every vnode of
+// both rings, a single-node plan at runs of vnodes: both give the same plan).
+class Planner {
+public:
+    Planner(std::size_t rf, std::vector<bool> down, std::size_t nodes)
+        : rf_(rf), down_(std::move(down)), load_(nodes, 0.0) {}
+
+    // The next segment, just counterclockwise of the previous one or elsewhere.
+    void add(Token lo, Token hi, bool first, const std::vector<std::uint32_t>& before,
+             const std::vector<std::uint32_t>& after) {
+        if (!first && !(lo < hi)) {
+            return;  // an empty range (equal tokens)
+        }
+        if (pending_ && !pending_seg_.first && pending_seg_.lo == hi &&
+            pending_seg_.before == before && pending_seg_.after == after) {
+            pending_seg_.lo = lo;
+            pending_seg_.first = first;
+            return;
+        }
+        flush();
+        pending_ = true;
+        pending_seg_.lo = lo;
+        pending_seg_.hi = hi;
+        pending_seg_.first = first;
+        pending_seg_.before = before;
+        pending_seg_.after = after;
+    }
+
+    RawPlan& result() {
+        flush();
+        return plan_;
+    }
+
+private:
+    void flush() {
+        if (pending_) {
+            pending_ = false;
+            segment(pending_seg_);
+        }
+    }
+
+    void segment(const Segment& s) {
+        TokenRange ranges[2];
+        std::size_t count = 0;
+        s.for_each_range([&](const TokenRange& r) { ranges[count++] = r; });
+        const auto& before = s.before;
+        const auto& after = s.after;
+        if (after.size() < rf_) {
+            plan_.under.insert(plan_.under.end(), ranges, ranges + count);
+        }
+        if (before == after || before.empty()) {
+            return;  // unchanged, or no data anywhere yet
+        }
+        gained_.clear();
+        for (std::uint32_t n : after) {
+            if (std::find(before.begin(), before.end(), n) == before.end()) {
+                gained_.push_back(n);
+            }
+        }
+        if (gained_.empty() && !after.empty()) {
+            return;  // replicas only dropped out: nothing to copy
+        }
+        // Sources: nodes dropping out of the set first (Cassandra's strict source; the leaving
+        // node in a graceful departure), then any other old replica; never a down node.
+        dropped_.clear();
+        others_.clear();
+        for (std::uint32_t n : before) {
+            if (down_[n]) {
+                continue;
+            }
+            if (std::find(after.begin(), after.end(), n) == after.end()) {
+                dropped_.push_back(n);
+            } else {
+                others_.push_back(n);
+            }
+        }
+        if (after.empty() || (dropped_.empty() && others_.empty())) {
+            plan_.lost.insert(plan_.lost.end(), ranges, ranges + count);
+            return;
+        }
+        const std::vector<std::uint32_t>& pool = dropped_.empty() ? others_ : dropped_;
+        double width = 0;
+        for (std::size_t k = 0; k < count; ++k) {
+            width += ranges[k].fraction();
+        }
+        for (std::uint32_t to : gained_) {
+            // The least-loaded candidate so far; ties go to the closest replica.
+            std::uint32_t from = pool.front();
+            for (std::uint32_t c : pool) {
+                if (load_[c] < load_[from]) {
+                    from = c;
+                }
+            }
+            load_[from] += width;
+            for (std::size_t k = 0; k < count; ++k) {
+                plan_.moves.push_back(RawMove{ranges[k], from, to});
+            }
+        }
+    }
+
+    std::size_t rf_;
+    std::vector<bool> down_;
+    std::vector<double> load_;
+    std::vector<std::uint32_t> gained_, dropped_, others_;
+    bool pending_ = false;
+    Segment pending_seg_;
+    RawPlan plan_;
+};
+
+// The stretches of view w whose first `rf` distinct nodes include `node` (its tokens sorted):
+// for each run of node's vnodes, that run and the runs before it, back until node drops out
+// of the list. Calls visit(start, hi) for each run, walking counterclockwise from each of
+// node's runs: start is the run's first position, hi the token of its last vnode. These are
+// exactly the ranges node replicates. Each run costs O(rf + log vnodes), so the walk costs
+// the runs it visits, however many vnodes the other nodes have (docs/design.md, "cost").
+template <class Visit>
+void for_each_replicated_run(const RingView& w, std::uint32_t node,
+                             const std::vector<Token>& node_tokens, std::size_t rf, Visit&& visit) {
+    DistinctList list;
+    for (std::size_t k = 0; k < node_tokens.size();) {
+        RingView::Pos p = w.locate(node_tokens[k]);
+        while (w.node(p) != node) {
+            p = w.next(p);  // equal tokens of smaller ids come first
+        }
+        const RingView::Pos after = w.run_after(p);
+        // The run holds node's tokens k .. k + length - 1 (no hidden vnode inside one run).
+        const std::size_t length = (after.i - p.i) + (after.j - p.j);
+        k += length;
+        visit(p, node_tokens[k - 1]);
+        w.replicas(p, rf, list);
+        RingView::Pos cur = p;
+        const RingView::Pos top = w.first();
+        for (std::size_t runs = 0; runs < w.size(); ++runs) {
+            const RingView::Pos from = cur == top ? w.end() : cur;
+            std::uint32_t n = no_node;
+            const RingView::Pos start = w.run_before(from, RingView::Pos{0, 0}, n);
+            if (n == node || n == no_node) {
+                break;  // another run of node's: it starts its own stretch
+            }
+            list.push_front(n);
+            if (!list.contains(node)) {
+                break;
+            }
+            visit(start, w.token_before(from));
+            cur = start;
+        }
+    }
+}
+
+// Puts ids into a raw plan: merges adjacent moves with the same (from, to), sorts everything.
+template <class NodeId>
+Plan<NodeId> finish(RawPlan raw, const std::vector<const NodeId*>& ids, std::size_t rf) {
+    auto& moves = raw.moves;
+    std::sort(moves.begin(), moves.end(), [](const RawMove& a, const RawMove& b) {
+        if (a.from != b.from)
+            return a.from < b.from;
+        if (a.to != b.to)
+            return a.to < b.to;
+        return a.range < b.range;
+    });
+    std::vector<RawMove> merged;
+    for (const RawMove& m : moves) {
+        if (!merged.empty() && merged.back().from == m.from && merged.back().to == m.to &&
+            merged.back().range.last != max_token &&
+            merged.back().range.last + 1 == m.range.first) {
+            merged.back().range.last = m.range.last;
+        } else {
+            merged.push_back(m);
+        }
+    }
+    std::sort(merged.begin(), merged.end(), [](const RawMove& a, const RawMove& b) {
+        if (a.range != b.range)
+            return a.range < b.range;
+        if (a.from != b.from)
+            return a.from < b.from;
+        return a.to < b.to;
+    });
+    Plan<NodeId> plan;
+    plan.rf = Rf(rf);
+    plan.moves.reserve(merged.size());
+    for (const RawMove& m : merged) {
+        plan.moves.push_back(Move<NodeId>{m.range, *ids[m.from], *ids[m.to]});
+    }
+    sort_merge_ranges(raw.lost);
+    sort_merge_ranges(raw.under);
+    plan.lost = std::move(raw.lost);
+    plan.under_replicated = std::move(raw.under);
+    return plan;
+}
+
+// Flags the nodes of `down` in the shared table; a down node in neither ring is an error.
+template <class NodeId>
+std::vector<bool> down_flags(const std::vector<NodeId>& down,
+                             const std::vector<const NodeId*>& ids) {
+    std::vector<bool> flags(ids.size(), false);
+    for (const NodeId& d : down) {
+        auto it = std::lower_bound(ids.begin(), ids.end(), &d,
+                                   [](const NodeId* a, const NodeId* b) { return *a < *b; });
+        if (it == ids.end() || d < **it) {
+            raise(Errc::unknown_node,
+                  "down node " + describe(d) + " is not in the ring the plan is for");
+        }
+        flags[static_cast<std::size_t>(it - ids.begin())] = true;
+    }
+    return flags;
+}
+
+// The segments of one departure or arrival, in descending token order: `w` is the view that
+// holds the node (before a departure, after an arrival). Lists come from a backward sweep in
+// each of `before` and `after`, started by one forward walk per run of the node's.
+inline void plan_node_segments(const RingView& w, std::uint32_t node,
+                               const std::vector<Token>& node_tokens, std::size_t rf,
+                               const RingView& before, const RingView& after, Planner& planner) {
+    struct Group {
+        Token lo;
+        Token hi;
+        bool first;
+        std::size_t lists;  // offset of its two lists in `lists`
+    };
+    std::vector<Group> groups;
+    std::vector<std::uint32_t> lists;
+    const std::size_t want_b = std::min(rf, before.node_count);
+    const std::size_t want_a = std::min(rf, after.node_count);
+    DistinctList lb, la;
+    RingView::Pos pb, pa;
+    const RingView::Pos top = w.first();
+    for_each_replicated_run(w, node, node_tokens, rf, [&](RingView::Pos start, Token hi) {
+        const RingView::Pos qb = before.owner_pos(hi);
+        const RingView::Pos qa = after.owner_pos(hi);
+        if (w.node(start) == node) {
+            before.replicas(qb, rf, lb);  // each of node's runs starts a stretch
+            after.replicas(qa, rf, la);
+        } else {
+            before.sweep_back(pb, qb, lb);
+            after.sweep_back(pa, qa, la);
+        }
+        pb = qb;
+        pa = qa;
+        if (start != top && !(w.token_before(start) < hi)) {
+            return;  // an empty range (equal tokens)
+        }
+        groups.push_back(Group{w.token_before(start), hi, start == top, lists.size()});
+        lists.insert(lists.end(), lb.nodes().begin(), lb.nodes().end());
+        lists.insert(lists.end(), want_b - lb.nodes().size(), no_node);
+        lists.insert(lists.end(), la.nodes().begin(), la.nodes().end());
+        lists.insert(lists.end(), want_a - la.nodes().size(), no_node);
+    });
+    std::sort(groups.begin(), groups.end(),
+              [](const Group& a, const Group& b) { return a.hi > b.hi; });
+    std::vector<std::uint32_t> b, a;
+    for (const Group& g : groups) {
+        const auto* l = lists.data() + g.lists;
+        b.assign(l, l + want_b);
+        a.assign(l + want_b, l + want_b + want_a);
+        b.erase(std::remove(b.begin(), b.end(), no_node), b.end());
+        a.erase(std::remove(a.begin(), a.end(), no_node), a.end());
+        planner.add(g.lo, g.hi, g.first, b, a);
+    }
+}
+
+}  // namespace detail
+RINGPLAN_NAMESPACE_END
+
+#endif  // RINGPLAN_DETAIL_PLANNER_HPP

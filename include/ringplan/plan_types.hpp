@@ -1,0 +1,126 @@
+// ringplan: consistent hashing with departure planning.
+// SPDX-License-Identifier: MIT
+//
+// What a plan is: moves of token ranges between nodes, what can not be kept, and the options a
+// plan is computed with. plan.hpp computes plans, project.hpp maps them onto keys, schedule.hpp
+// orders their moves into waves; each needs only this header.
+#ifndef RINGPLAN_PLAN_TYPES_HPP
+#define RINGPLAN_PLAN_TYPES_HPP
+
+#include <ringplan/error.hpp>
+#include <ringplan/rf.hpp>
+#include <ringplan/token.hpp>
+#include <ringplan/version.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+RINGPLAN_NAMESPACE_BEGIN
+
+/// How a plan is computed.
+template <class NodeId>
+struct PlanOptions {
+    /// The replication factor.
+    Rf rf{1};
+    /// Nodes that can not serve as sources (they are down). A crashed node is added by
+    /// plan_crash itself.
+    std::vector<NodeId> down;
+
+    PlanOptions() = default;
+    /// Implicit, so that `plan_leave(ring, id, Rf{3})` reads as "with rf = 3".
+    PlanOptions(Rf replication_factor) : rf(replication_factor) {}  // NOLINT
+    PlanOptions(Rf replication_factor, std::vector<NodeId> down_nodes)
+        : rf(replication_factor), down(std::move(down_nodes)) {}
+};
+
+/// One transfer: the tokens of `range` are copied from `from` to `to`.
+template <class NodeId>
+struct Move {
+    TokenRange range;
+    NodeId from;
+    NodeId to;
+
+    friend bool operator==(const Move& a, const Move& b) {
+        return a.range == b.range && a.from == b.from && a.to == b.to;
+    }
+    friend bool operator!=(const Move& a, const Move& b) { return !(a == b); }
+};
+
+/// What one node sends and receives in a plan, in fractions of the ring (a node that receives
+/// two ranges of a quarter each receives 0.5) and in ranges.
+template <class NodeId>
+struct NodeTraffic {
+    NodeId node;
+    double sent = 0;
+    double received = 0;
+    std::size_t ranges_sent = 0;
+    std::size_t ranges_received = 0;
+};
+
+/// The result of diff, plan_leave, plan_crash, plan_join and plan_hint_return
+/// (docs/plans.md). A plain value: it refers to no ring and no hash policy.
+template <class NodeId>
+class Plan {
+public:
+    /// The transfers, sorted by range (then from, to); adjacent ranges with the same from and
+    /// to are merged. Applying them to a store laid out by the old ring gives the new layout.
+    std::vector<Move<NodeId>> moves;
+    /// Ranges whose data can not be kept: the replica set changed, a node must receive the
+    /// range (or no node is left at all), and every old replica is down. Sorted, merged.
+    std::vector<TokenRange> lost;
+    /// Ranges the new ring places on fewer than rf distinct nodes. Sorted, merged.
+    std::vector<TokenRange> under_replicated;
+    /// The replication factor the plan was computed for.
+    Rf rf{1};
+
+    /// True when nothing moves and nothing is lost.
+    [[nodiscard]] bool empty() const noexcept { return moves.empty() && lost.empty(); }
+
+    /// The ring fractions copied, summed over moves (up to rf with replication).
+    [[nodiscard]] double moved_fraction() const noexcept {
+        double total = 0;
+        for (const auto& m : moves) {
+            total += m.range.fraction();
+        }
+        return total;
+    }
+
+    /// The fraction of the ring whose data is lost.
+    [[nodiscard]] double lost_fraction() const noexcept {
+        double total = 0;
+        for (const auto& r : lost) {
+            total += r.fraction();
+        }
+        return total;
+    }
+
+    /// Per node, what it sends and receives; only nodes that do either, by ascending id.
+    [[nodiscard]] std::vector<NodeTraffic<NodeId>> traffic() const {
+        std::vector<NodeTraffic<NodeId>> out;
+        auto entry = [&](const NodeId& id) -> NodeTraffic<NodeId>& {
+            auto it = std::lower_bound(
+                out.begin(), out.end(), id,
+                [](const NodeTraffic<NodeId>& t, const NodeId& v) { return t.node < v; });
+            if (it == out.end() || id < it->node) {
+                it = out.insert(it, NodeTraffic<NodeId>{id, 0, 0, 0, 0});
+            }
+            return *it;
+        };
+        for (const auto& m : moves) {
+            auto& from = entry(m.from);
+            from.sent += m.range.fraction();
+            ++from.ranges_sent;
+            auto& to = entry(m.to);
+            to.received += m.range.fraction();
+            ++to.ranges_received;
+        }
+        return out;
+    }
+};
+
+RINGPLAN_NAMESPACE_END
+
+#endif  // RINGPLAN_PLAN_TYPES_HPP
