@@ -5,8 +5,12 @@
 #include <ringplan/ringplan.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -68,9 +72,8 @@ void print_schedule(const Plan& plan, const ringplan::ScheduleLimits& limits) {
     }
 }
 
-}  // namespace
-
-int main() {
+// The whole demo; main() adds the checks on memory and on the output.
+void run_demo() {
     constexpr int node_count = 10;
     constexpr std::uint32_t vnodes = 256;
     constexpr std::size_t rf = 3;
@@ -108,7 +111,10 @@ int main() {
         const auto replicas = ring.replicas(key, rf);
         std::string list;
         for (const auto& r : replicas) {
-            list += (list.empty() ? "" : ", ") + r;
+            if (!list.empty()) {
+                list += ", ";
+            }
+            list += r;
         }
         std::printf("%-16s %-20llu %-8s %s\n", key,
                     static_cast<unsigned long long>(ringplan::Ring<>::key_token(key)),
@@ -136,5 +142,24 @@ int main() {
     print_plan("plan_crash(node-3), rf = 1: the only copy is gone",
                ringplan::plan_crash(ring, gone, 1), ringplan::replicated_share(ring, gone, 1),
                keys);
+}
+
+}  // namespace
+
+int main() {
+    try {
+        run_demo();
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "demo: out of memory building the ring and its plans\n");
+        return 1;
+    } catch (const std::length_error&) {
+        std::fprintf(stderr, "demo: out of memory building the ring and its plans\n");
+        return 1;
+    }
+    // printf reports nothing: a full disk or a closed pipe shows only here.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+        std::fprintf(stderr, "demo: could not write the output: %s\n", std::strerror(errno));
+        return 2;
+    }
     return 0;
 }
