@@ -80,7 +80,7 @@ void run_demo() {
 
     std::vector<std::string> ids;
     for (int i = 0; i < node_count; ++i) {
-        ids.push_back("node-" + std::to_string(i));
+        ids.push_back(std::string("node-") + std::to_string(i));
     }
     ringplan::Ring<> ring;  // XXH3-64 placement, std::string node ids
     ring.add_nodes(ids, vnodes);
@@ -128,7 +128,7 @@ void run_demo() {
     // a copy of must gain one new replica, and nothing else has to move.
     std::vector<std::string> keys;
     for (int i = 0; i < 100000; ++i) {
-        keys.push_back("key:" + std::to_string(i));
+        keys.push_back(std::string("key:") + std::to_string(i));
     }
     const std::string gone = "node-3";
     const Plan leave = ringplan::plan_leave(ring, gone, rf);

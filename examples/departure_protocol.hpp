@@ -218,7 +218,7 @@ inline bool DepartureSession::handle_line(std::string_view line, std::ostream& o
         return refuse(err, std::string("internal error: ") + e.what());
     }
 #endif
-    return refuse(err, "unknown command '" + detail::shown(command) +
+    return refuse(err, std::string("unknown command '") + detail::shown(command) +
                            "' (expected ADD, KEY or LEAVE: commands are case-sensitive)");
 }
 
@@ -231,18 +231,21 @@ inline bool DepartureSession::parse_position(std::string_view text, Token& posit
         !digits.empty() &&
         std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!all_digits) {
-        return refuse(err, "position '" + detail::shown(text) + "' is not a decimal number");
+        return refuse(
+            err, std::string("position '") + detail::shown(text) + "' is not a decimal number");
     }
     if (text.front() == '-') {
-        return refuse(err, "position " + detail::shown(text) + " is out of range (" + range + ")");
+        return refuse(err, std::string("position ") + detail::shown(text) + " is out of range (" +
+                               range + ")");
     }
     if (sign) {
-        return refuse(err, "position " + detail::shown(text) +
+        return refuse(err, std::string("position ") + detail::shown(text) +
                                " has a sign; write plain decimal digits (" + range + ")");
     }
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), position);
     if (ec != std::errc() || end != digits.data() + digits.size()) {
-        return refuse(err, "position " + detail::shown(text) + " is out of range (" + range + ")");
+        return refuse(err, std::string("position ") + detail::shown(text) + " is out of range (" +
+                               range + ")");
     }
     return true;
 }
@@ -255,8 +258,8 @@ inline bool DepartureSession::add(std::string_view node, std::string_view positi
     }
     const auto taken = positions_.find(position);
     if (taken != positions_.end()) {
-        return refuse(err, "position " + std::to_string(position) + " is already taken by node " +
-                               detail::shown(*taken->second));
+        return refuse(err, std::string("position ") + std::to_string(position) +
+                               " is already taken by node " + detail::shown(*taken->second));
     }
     const auto [it, inserted] = nodes_.try_emplace(std::string(node));
     (void)inserted;
@@ -278,8 +281,9 @@ inline bool DepartureSession::key(std::string_view name, std::string_view positi
     }
     const auto [it, inserted] = keys_.try_emplace(std::string(name), position);
     if (!inserted) {
-        return refuse(err, "key " + detail::shown(name) + " is already registered (at position " +
-                               std::to_string(it->second) + ")");
+        return refuse(err, std::string("key ") + detail::shown(name) +
+                               " is already registered (at position " + std::to_string(it->second) +
+                               ")");
     }
     unindexed_.push_back(Entry{position, &it->first});
     return true;
@@ -353,17 +357,18 @@ inline bool DepartureSession::leave(std::string_view node_name, std::ostream& ou
                                     std::ostream& err) {
     const auto it = nodes_.find(std::string(node_name));
     if (it == nodes_.end()) {
-        return refuse(err, "LEAVE of unknown node " + detail::shown(node_name));
+        return refuse(err, std::string("LEAVE of unknown node ") + detail::shown(node_name));
     }
     const std::string& leaving = it->first;
     if (nodes_.size() == 1) {
-        return refuse(err, "node " + detail::shown(leaving) +
+        return refuse(err, std::string("node ") + detail::shown(leaving) +
                                " is the last node: its keys would have nowhere to go");
     }
     apply_queued_nodes();
     const auto plan = ringplan::plan_leave(ring_, leaving, 1);
     if (!plan.lost.empty()) {
-        return refuse(err, "node " + detail::shown(leaving) + " can not leave without losing keys");
+        return refuse(err, std::string("node ") + detail::shown(leaving) +
+                               " can not leave without losing keys");
     }
 
     // The keys inside the moved ranges, from the position index, in position order.

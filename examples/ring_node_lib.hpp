@@ -173,7 +173,7 @@ public:
         json message;
         MessageBuilder builder(message);
         if (!json::sax_parse(text.begin(), text.end(), &builder)) {
-            complain(err, builder.too_deep() ? "JSON nested deeper than " +
+            complain(err, builder.too_deep() ? std::string("JSON nested deeper than ") +
                                                    std::to_string(max_json_depth) + " levels"
                                              : std::string("malformed JSON"));
             return;
@@ -202,20 +202,20 @@ public:
             init(out, reply, body);
         } else if (!initialized()) {
             send_error(out, reply, temporarily_unavailable,
-                       "not initialized: send init before " + type);
+                       std::string("not initialized: send init before ") + type);
         } else if (type == "ring_remove_node") {
             remove_node(out, reply, body);
         } else if (type == "put") {
             put(out, reply, body);
         } else {
-            send_error(out, reply, not_supported, "not supported: " + type);
+            send_error(out, reply, not_supported, std::string("not supported: ") + type);
         }
     }
 
     /// Counts a line that was not read (over max_line_bytes) and says so on `err`.
     void refuse_long_line(std::ostream& err) {
         ++line_no_;
-        complain(err, "line longer than " + std::to_string(max_line_bytes) +
+        complain(err, std::string("line longer than ") + std::to_string(max_line_bytes) +
                           " bytes (the limit is 1 MiB)");
     }
 
@@ -295,7 +295,8 @@ private:
 
     void init(std::ostream& out, const Reply& reply, const json& body) {
         if (initialized()) {
-            send_error(out, reply, malformed_request, "already initialized as " + node_id_);
+            send_error(out, reply, malformed_request,
+                       std::string("already initialized as ") + node_id_);
             return;
         }
         const auto id = string_field(out, reply, body, "node_id");
@@ -328,7 +329,7 @@ private:
         node_id_ = *id;
         keys_.clear();
         for (std::size_t i = 0; i < initial_keys; ++i) {
-            keys_.insert("key-" + std::to_string(i));
+            keys_.insert(std::string("key-") + std::to_string(i));
         }
         send(out, reply, json{{"type", "init_ok"}});
     }
@@ -353,15 +354,16 @@ private:
         }
         if (*mode != "graceful" && *mode != "crash") {
             send_error(out, reply, malformed_request,
-                       "mode must be graceful or crash, got " + *mode);
+                       std::string("mode must be graceful or crash, got ") + *mode);
             return;
         }
         if (!ring_.contains(*node)) {
-            send_error(out, reply, malformed_request, "unknown node " + *node);
+            send_error(out, reply, malformed_request, std::string("unknown node ") + *node);
             return;
         }
         if (ring_.node_count() == 1) {
-            send_error(out, reply, malformed_request, "node " + *node + " is the last node");
+            send_error(out, reply, malformed_request,
+                       std::string("node ") + *node + " is the last node");
             return;
         }
         const bool crash = *mode == "crash";

@@ -35,13 +35,13 @@ int main(int argc, char** argv) {
         // An ifstream opens a directory and then reads nothing: say what it is instead.
         std::error_code ec;
         if (std::filesystem::is_directory(options.nodes_file, ec)) {
-            throw route::Failure("NODES_FILE " + options.nodes_file +
+            throw route::Failure(std::string("NODES_FILE ") + options.nodes_file +
                                  " is a directory, not a file of nodes");
         }
         std::ifstream nodes(options.nodes_file);
         if (!nodes) {
-            throw route::Failure("can not open NODES_FILE " + options.nodes_file + ": " +
-                                 std::strerror(errno));
+            throw route::Failure(std::string("can not open NODES_FILE ") + options.nodes_file +
+                                 ": " + std::strerror(errno));
         }
         return route::run(options, nodes, std::cin, std::cout, std::cerr);
     } catch (const route::Failure& e) {

@@ -89,17 +89,17 @@ inline Options parse_args(const std::vector<std::string>& args) {
                 } else if (v == "default") {
                     o.scheme = Scheme::standard;
                 } else {
-                    throw Failure("unknown scheme '" + v + "'");
+                    throw Failure(std::string("unknown scheme '") + v + "'");
                 }
             } else {
                 std::uint64_t rf = 0;
                 if (!parse_unsigned(v, 1000000, rf) || rf < 1) {
-                    throw Failure("--rf must be a whole number >= 1, not '" + v + "'");
+                    throw Failure(std::string("--rf must be a whole number >= 1, not '") + v + "'");
                 }
                 o.rf = static_cast<std::size_t>(rf);
             }
         } else if (!a.empty() && a[0] == '-') {
-            throw Failure("unknown option '" + a + "'");
+            throw Failure(std::string("unknown option '") + a + "'");
         } else if (o.nodes_file.empty()) {
             o.nodes_file = a;
         } else {
@@ -131,7 +131,7 @@ inline std::vector<std::string> fields(const std::string& line) {
 }
 
 inline Failure line_error(std::size_t n, const std::string& what) {
-    return Failure("line " + std::to_string(n) + ": " + what);
+    return Failure(std::string("line ") + std::to_string(n) + ": " + what);
 }
 
 /// Calls `each(line_number, fields)` for every line of `in` that is not blank or a comment; a
@@ -172,7 +172,7 @@ inline void check_unique(const std::vector<std::string>& names,
     }
     if (worst != order.size()) {
         std::string message = what;
-        message += " " + names[order[worst]] + " already listed on line " +
+        message += std::string(" ") + names[order[worst]] + " already listed on line " +
                    std::to_string(lines[order[worst - 1]]);
         throw line_error(lines[order[worst]], message);
     }
@@ -184,11 +184,11 @@ auto building(const std::string& what, Build build) -> decltype(build()) {
     try {
         return build();
     } catch (const std::bad_alloc&) {
-        throw Failure("out of memory building " + what);
+        throw Failure(std::string("out of memory building ") + what);
     } catch (const std::length_error&) {
-        throw Failure("out of memory building " + what);
+        throw Failure(std::string("out of memory building ") + what);
     } catch (const ringplan::Error& e) {
-        throw Failure("can not build " + what + ": " + e.what());
+        throw Failure(std::string("can not build ") + what + ": " + e.what());
     }
 }
 
@@ -210,14 +210,14 @@ inline ringplan::ketama::KetamaRing read_ketama(std::istream& in) {
         if (colon != std::string::npos) {
             std::uint64_t port = 0;
             if (!parse_unsigned(f[0].substr(colon + 1), 65535, port) || port == 0) {
-                throw line_error(n, "bad port '" + f[0].substr(colon + 1) + "'");
+                throw line_error(n, std::string("bad port '") + f[0].substr(colon + 1) + "'");
             }
             s.port = static_cast<std::uint16_t>(port);
         }
         if (f.size() == 2) {
             std::uint64_t w = 0;
             if (!parse_unsigned(f[1], 0xFFFFFFFFu, w) || w == 0) {
-                throw line_error(n, "bad weight '" + f[1] + "' (a whole number >= 1)");
+                throw line_error(n, std::string("bad weight '") + f[1] + "' (a whole number >= 1)");
             }
             s.weight = static_cast<std::uint32_t>(w);
         }
@@ -226,8 +226,9 @@ inline ringplan::ketama::KetamaRing read_ketama(std::istream& in) {
         lines.push_back(n);
     });
     check_unique(ids, lines, "server");
-    return building("the ketama ring of " + std::to_string(servers.size()) + " servers",
-                    [&] { return ringplan::ketama::build_ring(servers); });
+    return building(
+        std::string("the ketama ring of ") + std::to_string(servers.size()) + " servers",
+        [&] { return ringplan::ketama::build_ring(servers); });
 }
 
 /// `name token[,token...]` per line, tokens signed as Cassandra prints them.
@@ -247,7 +248,7 @@ inline ringplan::cassandra::CassandraRing read_cassandra(std::istream& in) {
             const std::string t = f[1].substr(start, comma - start);
             std::int64_t v = 0;
             if (!parse_signed64(t, v)) {
-                throw line_error(n, "bad token '" + t + "' (a signed 64-bit integer)");
+                throw line_error(n, std::string("bad token '") + t + "' (a signed 64-bit integer)");
             }
             node.tokens.push_back(v);
             if (comma == std::string::npos) {
@@ -282,12 +283,13 @@ inline ringplan::cassandra::CassandraRing read_cassandra(std::istream& in) {
         const auto& again = nodes[tokens[worst].second];
         throw line_error(
             lines[tokens[worst].second],
-            "token " + std::to_string(tokens[worst].first) +
-                (&first == &again ? " is listed twice"
-                                  : " is already held by node " + first.name + " (line " +
-                                        std::to_string(lines[tokens[worst - 1].second]) + ")"));
+            std::string("token ") + std::to_string(tokens[worst].first) +
+                (&first == &again
+                     ? " is listed twice"
+                     : std::string(" is already held by node ") + first.name + " (line " +
+                           std::to_string(lines[tokens[worst - 1].second]) + ")"));
     }
-    return building("the cassandra ring of " + std::to_string(total) + " tokens",
+    return building(std::string("the cassandra ring of ") + std::to_string(total) + " tokens",
                     [&] { return ringplan::cassandra::build_ring(nodes); });
 }
 
@@ -354,11 +356,12 @@ inline ringplan::Ring<> read_default(std::istream& in) {
         }
         std::uint64_t vnodes = 256;
         if (f.size() == 2 && (!parse_unsigned(f[1], 0xFFFFFFFFu, vnodes) || vnodes == 0)) {
-            throw line_error(n, "bad vnode count '" + f[1] + "' (a whole number >= 1)");
+            throw line_error(n,
+                             std::string("bad vnode count '") + f[1] + "' (a whole number >= 1)");
         }
         total += vnodes;
         if (total > ringplan::Ring<>::max_vnodes()) {
-            throw line_error(n, "too many vnodes: " + std::to_string(total) +
+            throw line_error(n, std::string("too many vnodes: ") + std::to_string(total) +
                                     " in all, a ring holds at most " +
                                     std::to_string(ringplan::Ring<>::max_vnodes()));
         }
@@ -373,7 +376,7 @@ inline ringplan::Ring<> read_default(std::istream& in) {
     if (names.empty()) {
         return ringplan::Ring<>();
     }
-    const std::string what = "the default ring of " + std::to_string(total) +
+    const std::string what = std::string("the default ring of ") + std::to_string(total) +
                              " vnodes (the largest node: line " + std::to_string(lines[largest]) +
                              ", " + names[largest] + " with " + std::to_string(counts[largest]) +
                              " vnodes)";
