@@ -5,8 +5,12 @@
 #include <ringplan/ringplan.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -69,16 +73,15 @@ void print_schedule(const Plan& plan, const ringplan::ScheduleLimits& limits) {
     }
 }
 
-}  // namespace
-
-int main() {
+// The whole demo; main() adds the checks on memory and on the output.
+void run_demo() {
     constexpr int node_count = 10;
     constexpr std::uint32_t vnodes = 256;
     constexpr std::size_t rf = 3;
 
     std::vector<std::string> ids;
     for (int i = 0; i < node_count; ++i) {
-        ids.push_back("node-" + std::to_string(i));
+        ids.push_back(std::string("node-") + std::to_string(i));
     }
     ringplan::Ring<> ring;  // XXH3-64 placement, std::string node ids
     ring.add_nodes(ids, vnodes);
@@ -109,7 +112,10 @@ int main() {
         const auto replicas = ring.replicas(key, ringplan::Rf{rf});
         std::string list;
         for (const auto& r : replicas) {
-            list += (list.empty() ? "" : ", ") + r;
+            if (!list.empty()) {
+                list += ", ";
+            }
+            list += r;
         }
         std::printf("%-16s %-20llu %-8s %s\n", key,
                     static_cast<unsigned long long>(ringplan::Ring<>::key_token(key)),
@@ -123,7 +129,7 @@ int main() {
     // a copy of must gain one new replica, and nothing else has to move.
     std::vector<std::string> keys;
     for (int i = 0; i < 100000; ++i) {
-        keys.push_back("key:" + std::to_string(i));
+        keys.push_back(std::string("key:") + std::to_string(i));
     }
     const std::string gone = "node-3";
     const Plan leave = ringplan::plan_leave(ring, gone, ringplan::Rf{rf});
@@ -137,5 +143,24 @@ int main() {
     print_plan("plan_crash(node-3), rf = 1: the only copy is gone",
                ringplan::plan_crash(ring, gone, ringplan::Rf{1}),
                ringplan::replicated_share(ring, gone, ringplan::Rf{1}), keys);
+}
+
+}  // namespace
+
+int main() {
+    try {
+        run_demo();
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "demo: out of memory building the ring and its plans\n");
+        return 1;
+    } catch (const std::length_error&) {
+        std::fprintf(stderr, "demo: out of memory building the ring and its plans\n");
+        return 1;
+    }
+    // printf reports nothing: a full disk or a closed pipe shows only here.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+        std::fprintf(stderr, "demo: could not write the output: %s\n", std::strerror(errno));
+        return 2;
+    }
     return 0;
 }

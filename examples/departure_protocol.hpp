@@ -11,6 +11,8 @@
 #ifndef RINGPLAN_EXAMPLES_DEPARTURE_PROTOCOL_HPP
 #define RINGPLAN_EXAMPLES_DEPARTURE_PROTOCOL_HPP
 
+#include "example_util.hpp"
+
 #include <ringplan/error.hpp>
 #include <ringplan/plan.hpp>
 #include <ringplan/project.hpp>
@@ -23,7 +25,9 @@
 #include <cstdint>
 #include <istream>
 #include <iterator>
+#include <new>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -38,6 +42,10 @@ using ringplan::Token;
 /// One run of the protocol: feed it lines in order with handle_line.
 ///
 /// Costs (V = vnodes in the ring, N = nodes, K = registered keys, m = keys moved):
+/// The hash tables keyed by input use a randomly seeded XXH3 (example_util::SeededHash), so
+/// "expected" holds whatever the input: positions or names chosen to collide under std::hash
+/// (the identity for integers) do not pile into one bucket.
+///
 ///  - ADD: O(1) expected. New positions are queued and reach the ring in one bulk call at the
 ///    next LEAVE.
 ///  - KEY: O(1) expected; the key is sorted into the position index at the next LEAVE
@@ -51,8 +59,15 @@ public:
     /// positions since the last LEAVE, the ring is rebuilt in one bulk call instead of removing
     /// and re-adding each of them (each removal copies the ring). The result is the same either
     /// way; tests use it to force both paths.
-    explicit DepartureSession(std::size_t rebuild_threshold = 8)
-        : rebuild_threshold_(rebuild_threshold == 0 ? 1 : rebuild_threshold) {}
+    ///
+    /// `hash_seed` seeds the hash of the tables keyed by input (positions, node names, keys),
+    /// random by default so no input can be made to pile into one bucket.
+    explicit DepartureSession(std::size_t rebuild_threshold = 8,
+                              std::uint64_t hash_seed = example_util::SeededHash::random_seed())
+        : rebuild_threshold_(rebuild_threshold == 0 ? 1 : rebuild_threshold),
+          nodes_(0, example_util::SeededHash(hash_seed)),
+          positions_(0, example_util::SeededHash(hash_seed)),
+          keys_(0, example_util::SeededHash(hash_seed)) {}
 
     /// Handles the next input line, given without its '\n' (a trailing '\r' is dropped).
     /// Returns false when the line is refused: then one message goes to `err` and nothing
@@ -69,6 +84,11 @@ public:
     /// Nodes (in the ring or queued) and registered keys.
     std::size_t node_count() const noexcept { return nodes_.size(); }
     std::size_t key_count() const noexcept { return keys_.size(); }
+
+    /// The table of taken node positions (position -> node name); tests check the spread of
+    /// its buckets.
+    using PositionTable = std::unordered_map<Token, const std::string*, example_util::SeededHash>;
+    const PositionTable& position_table() const noexcept { return positions_; }
 
 private:
     struct Node {
@@ -103,19 +123,20 @@ private:
     std::size_t refused_ = 0;
 
     ringplan::Ring<> ring_;
-    std::unordered_map<std::string, Node> nodes_;
-    std::unordered_map<Token, const std::string*> positions_;  // position -> node name
-    std::vector<const std::string*> queued_;                   // nodes with queued positions
+    std::unordered_map<std::string, Node, example_util::SeededHash> nodes_;
+    PositionTable positions_;                 // position -> node name
+    std::vector<const std::string*> queued_;  // nodes with queued positions
 
-    std::unordered_map<std::string, Token> keys_;  // key -> position
-    std::vector<Entry> unindexed_;                 // keys registered since the last LEAVE
+    std::unordered_map<std::string, Token, example_util::SeededHash> keys_;  // key -> position
+    std::vector<Entry> unindexed_;  // keys registered since the last LEAVE
     // The position index: sorted runs whose sizes at least halve from one run to the next
     // (Bentley and Saxe's logarithmic method), so there are at most log2(K) + 1 of them.
     std::vector<std::vector<Entry>> runs_;
 };
 
 /// Reads lines from `in` until its end, handles each; returns the exit code (0, 1; 2 when
-/// `out` could not be written).
+/// `out` could not be written, which stops the run). Running out of memory stops the run with a
+/// message naming the line, and 1.
 inline int run(std::istream& in, std::ostream& out, std::ostream& err);
 
 // ---- implementation ------------------------------------------------------------------------
@@ -198,7 +219,7 @@ inline bool DepartureSession::handle_line(std::string_view line, std::ostream& o
         return refuse(err, std::string("internal error: ") + e.what());
     }
 #endif
-    return refuse(err, "unknown command '" + detail::shown(command) +
+    return refuse(err, std::string("unknown command '") + detail::shown(command) +
                            "' (expected ADD, KEY or LEAVE: commands are case-sensitive)");
 }
 
@@ -211,18 +232,21 @@ inline bool DepartureSession::parse_position(std::string_view text, Token& posit
         !digits.empty() &&
         std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!all_digits) {
-        return refuse(err, "position '" + detail::shown(text) + "' is not a decimal number");
+        return refuse(
+            err, std::string("position '") + detail::shown(text) + "' is not a decimal number");
     }
     if (text.front() == '-') {
-        return refuse(err, "position " + detail::shown(text) + " is out of range (" + range + ")");
+        return refuse(err, std::string("position ") + detail::shown(text) + " is out of range (" +
+                               range + ")");
     }
     if (sign) {
-        return refuse(err, "position " + detail::shown(text) +
+        return refuse(err, std::string("position ") + detail::shown(text) +
                                " has a sign; write plain decimal digits (" + range + ")");
     }
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), position);
     if (ec != std::errc() || end != digits.data() + digits.size()) {
-        return refuse(err, "position " + detail::shown(text) + " is out of range (" + range + ")");
+        return refuse(err, std::string("position ") + detail::shown(text) + " is out of range (" +
+                               range + ")");
     }
     return true;
 }
@@ -235,8 +259,8 @@ inline bool DepartureSession::add(std::string_view node, std::string_view positi
     }
     const auto taken = positions_.find(position);
     if (taken != positions_.end()) {
-        return refuse(err, "position " + std::to_string(position) + " is already taken by node " +
-                               detail::shown(*taken->second));
+        return refuse(err, std::string("position ") + std::to_string(position) +
+                               " is already taken by node " + detail::shown(*taken->second));
     }
     const auto [it, inserted] = nodes_.try_emplace(std::string(node));
     (void)inserted;
@@ -258,8 +282,9 @@ inline bool DepartureSession::key(std::string_view name, std::string_view positi
     }
     const auto [it, inserted] = keys_.try_emplace(std::string(name), position);
     if (!inserted) {
-        return refuse(err, "key " + detail::shown(name) + " is already registered (at position " +
-                               std::to_string(it->second) + ")");
+        return refuse(err, std::string("key ") + detail::shown(name) +
+                               " is already registered (at position " + std::to_string(it->second) +
+                               ")");
     }
     unindexed_.push_back(Entry{position, &it->first});
     return true;
@@ -333,17 +358,18 @@ inline bool DepartureSession::leave(std::string_view node_name, std::ostream& ou
                                     std::ostream& err) {
     const auto it = nodes_.find(std::string(node_name));
     if (it == nodes_.end()) {
-        return refuse(err, "LEAVE of unknown node " + detail::shown(node_name));
+        return refuse(err, std::string("LEAVE of unknown node ") + detail::shown(node_name));
     }
     const std::string& leaving = it->first;
     if (nodes_.size() == 1) {
-        return refuse(err, "node " + detail::shown(leaving) +
+        return refuse(err, std::string("node ") + detail::shown(leaving) +
                                " is the last node: its keys would have nowhere to go");
     }
     apply_queued_nodes();
     const auto plan = ringplan::plan_leave(ring_, leaving, ringplan::Rf{1});
     if (!plan.lost.empty()) {
-        return refuse(err, "node " + detail::shown(leaving) + " can not leave without losing keys");
+        return refuse(err, std::string("node ") + detail::shown(leaving) +
+                               " can not leave without losing keys");
     }
 
     // The keys inside the moved ranges, from the position index, in position order.
@@ -396,11 +422,25 @@ inline bool DepartureSession::leave(std::string_view node_name, std::ostream& ou
 inline int run(std::istream& in, std::ostream& out, std::ostream& err) {
     DepartureSession session;
     std::string line;
-    while (std::getline(in, line)) {
+    // Stop at the first failed write: the rest of the output could not get through either.
+    while (out && std::getline(in, line)) {
+#if RINGPLAN_HAS_EXCEPTIONS
+        try {
+            session.handle_line(line, out, err);
+        } catch (const std::bad_alloc&) {
+            err << "departure: line " << session.lines()
+                << ": out of memory building the ring and the key index\n";
+            return 1;
+        } catch (const std::length_error&) {
+            err << "departure: line " << session.lines()
+                << ": out of memory building the ring and the key index\n";
+            return 1;
+        }
+#else
         session.handle_line(line, out, err);
+#endif
     }
-    out.flush();
-    if (!out) {
+    if (!example_util::flush_ok(out)) {
         err << "departure: could not write the output\n";
         return 2;
     }

@@ -7,8 +7,9 @@
 //     {"src":"n1","dest":"c0","body":{"type":"init_ok","in_reply_to":1,"msg_id":0}}
 //
 // Usage: ring_node [--rf N]   (the replication factor of the plans, default 1). Lines that can
-// not be answered are reported on stderr; the node serves until the end of its input and exits
-// with 0. The protocol engine is examples/ring_node_lib.hpp.
+// not be answered (not JSON, nested deeper than 64 levels, longer than 1 MiB) are reported on
+// stderr; the node serves until the end of its input and exits with 0, or with 2 as soon as
+// stdout can not be written. The protocol engine is examples/ring_node_lib.hpp.
 // SPDX-License-Identifier: MIT
 #include "ring_node_lib.hpp"
 
@@ -35,11 +36,7 @@ int main(int argc, char** argv) {
             return arg == "--help" || arg == "-h" ? 0 : 2;
         }
     }
+    std::ios::sync_with_stdio(false);
     ring_node::RingNode node(rf);
-    std::string line;
-    while (std::getline(std::cin, line)) {
-        node.handle_line(line, std::cout, std::cerr);
-        std::cout.flush();  // a peer waits for each reply
-    }
-    return 0;
+    return ring_node::serve(node, std::cin, std::cout, std::cerr);
 }

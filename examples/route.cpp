@@ -4,30 +4,52 @@
 //   route --scheme ketama|cassandra|default [--rf N] NODES_FILE < keys
 //
 // prints `key<TAB>node[,node...]` per key line, rf nodes in preference order. Bad arguments or
-// node lines: a message on stderr (with the line number) and exit status 1.
+// node lines, or running out of memory: a message on stderr (with the line number) and exit
+// status 1. A key that can not be routed (ketama: longer than 250 bytes) gets a message naming
+// its line, the other keys are routed, and the exit status is 1. Exit status 2: stdout could
+// not be written.
 // SPDX-License-Identifier: MIT
 #include "route_lib.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <new>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 int main(int argc, char** argv) {
+    std::ios::sync_with_stdio(false);
+    route::Options options;
     try {
-        const route::Options options =
-            route::parse_args(std::vector<std::string>(argv + 1, argv + argc));
-        std::ifstream nodes(options.nodes_file);
-        if (!nodes) {
-            throw route::Failure("cannot open " + options.nodes_file);
-        }
-        route::run(options, nodes, std::cin, std::cout);
+        options = route::parse_args(std::vector<std::string>(argv + 1, argv + argc));
     } catch (const route::Failure& e) {
-        std::cerr << "route: " << e.what() << '\n';
-        if (std::string(e.what()).rfind("line ", 0) != 0) {
-            std::cerr << route::usage() << '\n';
-        }
+        std::cerr << "route: " << e.what() << '\n' << route::usage() << '\n';
         return 1;
     }
-    return 0;
+    try {
+        // An ifstream opens a directory and then reads nothing: say what it is instead.
+        std::error_code ec;
+        if (std::filesystem::is_directory(options.nodes_file, ec)) {
+            throw route::Failure(std::string("NODES_FILE ") + options.nodes_file +
+                                 " is a directory, not a file of nodes");
+        }
+        std::ifstream nodes(options.nodes_file);
+        if (!nodes) {
+            throw route::Failure(std::string("can not open NODES_FILE ") + options.nodes_file +
+                                 ": " + std::strerror(errno));
+        }
+        return route::run(options, nodes, std::cin, std::cout, std::cerr);
+    } catch (const route::Failure& e) {
+        std::cerr << "route: " << e.what() << '\n';
+    } catch (const std::bad_alloc&) {
+        std::cerr << "route: out of memory routing the keys\n";
+    } catch (const std::length_error&) {
+        std::cerr << "route: out of memory routing the keys\n";
+    }
+    return 1;
 }

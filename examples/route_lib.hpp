@@ -4,18 +4,23 @@
 #ifndef RINGPLAN_EXAMPLES_ROUTE_LIB_HPP
 #define RINGPLAN_EXAMPLES_ROUTE_LIB_HPP
 
+#include "example_util.hpp"
+
 #include <ringplan/cassandra.hpp>
 #include <ringplan/ketama.hpp>
 #include <ringplan/ring.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <istream>
+#include <new>
 #include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace route {
@@ -84,17 +89,17 @@ inline Options parse_args(const std::vector<std::string>& args) {
                 } else if (v == "default") {
                     o.scheme = Scheme::standard;
                 } else {
-                    throw Failure("unknown scheme '" + v + "'");
+                    throw Failure(std::string("unknown scheme '") + v + "'");
                 }
             } else {
                 std::uint64_t rf = 0;
                 if (!parse_unsigned(v, 1000000, rf) || rf < 1) {
-                    throw Failure("--rf must be a whole number >= 1, not '" + v + "'");
+                    throw Failure(std::string("--rf must be a whole number >= 1, not '") + v + "'");
                 }
                 o.rf = static_cast<std::size_t>(rf);
             }
         } else if (!a.empty() && a[0] == '-') {
-            throw Failure("unknown option '" + a + "'");
+            throw Failure(std::string("unknown option '") + a + "'");
         } else if (o.nodes_file.empty()) {
             o.nodes_file = a;
         } else {
@@ -110,10 +115,11 @@ inline Options parse_args(const std::vector<std::string>& args) {
     return o;
 }
 
-/// The fields of one line, or none for a blank line or a '#' comment.
+/// The fields of one line (split at spaces and tabs), or none for a blank line or a comment
+/// (first non-blank character '#').
 inline std::vector<std::string> fields(const std::string& line) {
     std::vector<std::string> out;
-    if (!line.empty() && line[0] == '#') {
+    if (example_util::is_blank_or_comment(line)) {
         return out;
     }
     std::istringstream in(line);
@@ -125,19 +131,73 @@ inline std::vector<std::string> fields(const std::string& line) {
 }
 
 inline Failure line_error(std::size_t n, const std::string& what) {
-    return Failure("line " + std::to_string(n) + ": " + what);
+    return Failure(std::string("line ") + std::to_string(n) + ": " + what);
+}
+
+/// Calls `each(line_number, fields)` for every line of `in` that is not blank or a comment; a
+/// trailing '\r' (CRLF) is dropped. A read error (not the end of the file) is a Failure.
+template <class Each>
+void for_each_node_line(std::istream& in, Each each) {
+    std::string line;
+    for (std::size_t n = 1; std::getline(in, line); ++n) {
+        example_util::strip_cr(line);
+        const auto f = fields(line);
+        if (!f.empty()) {
+            each(n, f);
+        }
+    }
+    if (in.bad()) {
+        throw Failure("could not read NODES_FILE");
+    }
+}
+
+/// Refuses a name listed on two lines: `names[i]` was read on `lines[i]`. Sorting keeps this
+/// O(n log n) for any input (no hash table keyed by user input).
+inline void check_unique(const std::vector<std::string>& names,
+                         const std::vector<std::size_t>& lines, const char* what) {
+    std::vector<std::size_t> order(names.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+    }
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return names[a] != names[b] ? names[a] < names[b] : lines[a] < lines[b];
+    });
+    // Report the repeat that comes first in the file.
+    std::size_t worst = order.size();
+    for (std::size_t i = 1; i < order.size(); ++i) {
+        if (names[order[i]] == names[order[i - 1]] &&
+            (worst == order.size() || lines[order[i]] < lines[order[worst]])) {
+            worst = i;
+        }
+    }
+    if (worst != order.size()) {
+        std::string message = what;
+        message += std::string(" ") + names[order[worst]] + " already listed on line " +
+                   std::to_string(lines[order[worst - 1]]);
+        throw line_error(lines[order[worst]], message);
+    }
+}
+
+// Turns running out of memory while building `what` into a Failure naming it.
+template <class Build>
+auto building(const std::string& what, Build build) -> decltype(build()) {
+    try {
+        return build();
+    } catch (const std::bad_alloc&) {
+        throw Failure(std::string("out of memory building ") + what);
+    } catch (const std::length_error&) {
+        throw Failure(std::string("out of memory building ") + what);
+    } catch (const ringplan::Error& e) {
+        throw Failure(std::string("can not build ") + what + ": " + e.what());
+    }
 }
 
 /// `host[:port] [weight]` per line.
 inline ringplan::ketama::KetamaRing read_ketama(std::istream& in) {
     std::vector<ringplan::ketama::Server> servers;
+    std::vector<std::string> ids;
     std::vector<std::size_t> lines;
-    std::string line;
-    for (std::size_t n = 1; std::getline(in, line); ++n) {
-        const auto f = fields(line);
-        if (f.empty()) {
-            continue;
-        }
+    for_each_node_line(in, [&](std::size_t n, const std::vector<std::string>& f) {
         if (f.size() > 2) {
             throw line_error(n, "expected 'host[:port] [weight]'");
         }
@@ -150,119 +210,239 @@ inline ringplan::ketama::KetamaRing read_ketama(std::istream& in) {
         if (colon != std::string::npos) {
             std::uint64_t port = 0;
             if (!parse_unsigned(f[0].substr(colon + 1), 65535, port) || port == 0) {
-                throw line_error(n, "bad port '" + f[0].substr(colon + 1) + "'");
+                throw line_error(n, std::string("bad port '") + f[0].substr(colon + 1) + "'");
             }
             s.port = static_cast<std::uint16_t>(port);
         }
         if (f.size() == 2) {
             std::uint64_t w = 0;
             if (!parse_unsigned(f[1], 0xFFFFFFFFu, w) || w == 0) {
-                throw line_error(n, "bad weight '" + f[1] + "' (a whole number >= 1)");
+                throw line_error(n, std::string("bad weight '") + f[1] + "' (a whole number >= 1)");
             }
             s.weight = static_cast<std::uint32_t>(w);
         }
-        for (std::size_t i = 0; i < servers.size(); ++i) {
-            if (servers[i].host == s.host && servers[i].port == s.port) {
-                throw line_error(n, "server " + ringplan::ketama::node_id(s) +
-                                        " already listed on line " + std::to_string(lines[i]));
-            }
-        }
-        servers.push_back(s);
+        ids.push_back(ringplan::ketama::node_id(s));
+        servers.push_back(std::move(s));
         lines.push_back(n);
-    }
-    return ringplan::ketama::build_ring(servers);
+    });
+    check_unique(ids, lines, "server");
+    return building(
+        std::string("the ketama ring of ") + std::to_string(servers.size()) + " servers",
+        [&] { return ringplan::ketama::build_ring(servers); });
 }
 
 /// `name token[,token...]` per line, tokens signed as Cassandra prints them.
 inline ringplan::cassandra::CassandraRing read_cassandra(std::istream& in) {
-    ringplan::cassandra::CassandraRing ring;
-    std::string line;
-    for (std::size_t n = 1; std::getline(in, line); ++n) {
-        const auto f = fields(line);
-        if (f.empty()) {
-            continue;
-        }
+    std::vector<ringplan::cassandra::Node> nodes;
+    std::vector<std::string> names;
+    std::vector<std::size_t> lines;
+    std::size_t total = 0;
+    for_each_node_line(in, [&](std::size_t n, const std::vector<std::string>& f) {
         if (f.size() != 2) {
             throw line_error(n, "expected 'name token[,token...]'");
         }
-        std::vector<ringplan::Token> tokens;
+        ringplan::cassandra::Node node{f[0], {}};
         std::size_t start = 0;
         while (true) {
             const std::size_t comma = f[1].find(',', start);
             const std::string t = f[1].substr(start, comma - start);
             std::int64_t v = 0;
             if (!parse_signed64(t, v)) {
-                throw line_error(n, "bad token '" + t + "' (a signed 64-bit integer)");
+                throw line_error(n, std::string("bad token '") + t + "' (a signed 64-bit integer)");
             }
-            tokens.push_back(ringplan::cassandra::token_to_unsigned(v));
+            node.tokens.push_back(v);
             if (comma == std::string::npos) {
                 break;
             }
             start = comma + 1;
         }
-        try {
-            ring.add_node_with_tokens(f[0], tokens);
-        } catch (const ringplan::Error& e) {
-            throw line_error(n, e.what());
+        total += node.tokens.size();
+        names.push_back(f[0]);
+        nodes.push_back(std::move(node));
+        lines.push_back(n);
+    });
+    check_unique(names, lines, "node");
+    // A token held twice: sort (token, line) and report the repeat that comes first in the file.
+    std::vector<std::pair<std::int64_t, std::size_t>> tokens;  // token, index into nodes
+    tokens.reserve(total);
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        for (std::int64_t t : nodes[i].tokens) {
+            tokens.emplace_back(t, i);
         }
+    }
+    std::sort(tokens.begin(), tokens.end());
+    std::size_t worst = tokens.size();
+    for (std::size_t i = 1; i < tokens.size(); ++i) {
+        if (tokens[i].first == tokens[i - 1].first &&
+            (worst == tokens.size() || tokens[i].second < tokens[worst].second)) {
+            worst = i;
+        }
+    }
+    if (worst != tokens.size()) {
+        const auto& first = nodes[tokens[worst - 1].second];
+        const auto& again = nodes[tokens[worst].second];
+        throw line_error(
+            lines[tokens[worst].second],
+            std::string("token ") + std::to_string(tokens[worst].first) +
+                (&first == &again
+                     ? " is listed twice"
+                     : std::string(" is already held by node ") + first.name + " (line " +
+                           std::to_string(lines[tokens[worst - 1].second]) + ")"));
+    }
+    return building(std::string("the cassandra ring of ") + std::to_string(total) + " tokens",
+                    [&] { return ringplan::cassandra::build_ring(nodes); });
+}
+
+/// How the default ring is built from its nodes, in as few bulk calls as possible: with the
+/// derived tokens in one add_nodes_with_tokens call. That refuses equal tokens, which derived
+/// tokens may have (ties are ordered by node id); then the nodes go in with add_nodes, one
+/// call per distinct vnode count. RingT is a Ring (tests count the calls).
+template <class RingT = ringplan::Ring<>>
+RingT build_default(const std::vector<std::string>& names,
+                    const std::vector<std::uint32_t>& counts) {
+    using Hash = typename RingT::hash_policy;
+    RingT ring;
+    {
+        std::vector<std::pair<std::string, std::vector<ringplan::Token>>> nodes(names.size());
+        std::vector<ringplan::Token> all;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            nodes[i].first = names[i];
+            nodes[i].second.resize(counts[i]);
+            for (std::uint32_t v = 0; v < counts[i]; ++v) {
+                nodes[i].second[v] = ringplan::vnode_token<Hash>(names[i], v);
+            }
+        }
+        std::size_t total = 0;
+        for (const auto& n : nodes) {
+            total += n.second.size();
+        }
+        all.reserve(total);
+        for (const auto& n : nodes) {
+            all.insert(all.end(), n.second.begin(), n.second.end());
+        }
+        std::sort(all.begin(), all.end());
+        if (std::adjacent_find(all.begin(), all.end()) == all.end()) {
+            ring.add_nodes_with_tokens(nodes.begin(), nodes.end());
+            return ring;
+        }
+    }
+    std::vector<std::size_t> order(names.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+    }
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return counts[a] < counts[b]; });
+    for (std::size_t i = 0; i < order.size();) {
+        std::vector<std::string> group;
+        const std::uint32_t count = counts[order[i]];
+        for (; i < order.size() && counts[order[i]] == count; ++i) {
+            group.push_back(names[order[i]]);
+        }
+        ring.add_nodes(group, count);
     }
     return ring;
 }
 
 /// `name [vnodes]` per line (default 256 vnodes), XXH3 placement.
 inline ringplan::Ring<> read_default(std::istream& in) {
-    ringplan::Ring<> ring;
-    std::string line;
-    for (std::size_t n = 1; std::getline(in, line); ++n) {
-        const auto f = fields(line);
-        if (f.empty()) {
-            continue;
-        }
+    std::vector<std::string> names;
+    std::vector<std::uint32_t> counts;
+    std::vector<std::size_t> lines;
+    std::uint64_t total = 0;
+    std::size_t largest = 0;  // index of the node with the most vnodes
+    for_each_node_line(in, [&](std::size_t n, const std::vector<std::string>& f) {
         if (f.size() > 2) {
             throw line_error(n, "expected 'name [vnodes]'");
         }
         std::uint64_t vnodes = 256;
         if (f.size() == 2 && (!parse_unsigned(f[1], 0xFFFFFFFFu, vnodes) || vnodes == 0)) {
-            throw line_error(n, "bad vnode count '" + f[1] + "' (a whole number >= 1)");
+            throw line_error(n,
+                             std::string("bad vnode count '") + f[1] + "' (a whole number >= 1)");
         }
-        try {
-            ring.add_node(f[0], static_cast<std::uint32_t>(vnodes));
-        } catch (const ringplan::Error& e) {
-            throw line_error(n, e.what());
+        total += vnodes;
+        if (total > ringplan::Ring<>::max_vnodes()) {
+            throw line_error(n, std::string("too many vnodes: ") + std::to_string(total) +
+                                    " in all, a ring holds at most " +
+                                    std::to_string(ringplan::Ring<>::max_vnodes()));
         }
+        if (counts.empty() || vnodes > counts[largest]) {
+            largest = counts.size();
+        }
+        names.push_back(f[0]);
+        counts.push_back(static_cast<std::uint32_t>(vnodes));
+        lines.push_back(n);
+    });
+    check_unique(names, lines, "node");
+    if (names.empty()) {
+        return ringplan::Ring<>();
     }
-    return ring;
+    const std::string what = std::string("the default ring of ") + std::to_string(total) +
+                             " vnodes (the largest node: line " + std::to_string(lines[largest]) +
+                             ", " + names[largest] + " with " + std::to_string(counts[largest]) +
+                             " vnodes)";
+    return building(what, [&] { return build_default(names, counts); });
 }
 
+/// The longest key libmemcached accepts: MEMCACHED_MAX_KEY (251) - 1. Longer keys fail with
+/// MEMCACHED_KEY_TOO_BIG, so routing them would name a server no client would use.
+constexpr std::size_t ketama_max_key = 250;
+
+/// Routes every line of `keys` (a trailing '\r' dropped). A key that can not be routed gets a
+/// message on `err` naming its line; the others are still routed. Returns 0, or 1 if a key was
+/// refused, or 2 if `out` could not be written (which stops the run).
 template <class R>
-void route_keys(const R& ring, std::size_t rf, std::istream& keys, std::ostream& out) {
+int route_keys(const R& ring, std::size_t rf, std::size_t max_key, std::istream& keys,
+               std::ostream& out, std::ostream& err) {
     if (ring.empty()) {
         throw Failure("NODES_FILE has no nodes");
     }
+    int status = 0;
     std::string key;
-    while (std::getline(keys, key)) {
-        out << key << '\t';
+    std::string row;
+    for (std::size_t n = 1; std::getline(keys, key); ++n) {
+        example_util::strip_cr(key);
+        if (key.size() > max_key) {
+            err << "route: key line " << n << ": key of " << key.size()
+                << " bytes is longer than the " << max_key
+                << " bytes libmemcached accepts (MEMCACHED_KEY_TOO_BIG)\n";
+            status = 1;
+            continue;
+        }
+        row = key;
+        row += '\t';
         const auto replicas = ring.replicas(key, ringplan::Rf{rf});
         for (std::size_t i = 0; i < replicas.size(); ++i) {
-            out << (i == 0 ? "" : ",") << replicas[i];
+            if (i > 0) {
+                row += ',';
+            }
+            row += replicas[i];
         }
-        out << '\n';
+        row += '\n';
+        if (!out.write(row.data(), static_cast<std::streamsize>(row.size()))) {
+            break;
+        }
     }
+    if (!example_util::flush_ok(out)) {
+        err << "route: could not write the output\n";
+        return 2;
+    }
+    return status;
 }
 
-/// Reads the nodes, then routes every key line of `keys`. Throws Failure.
-inline void run(const Options& o, std::istream& nodes, std::istream& keys, std::ostream& out) {
+/// Reads the nodes, then routes every key line of `keys`; per-key problems go to `err`.
+/// Returns the exit code (route_keys). Throws Failure for a bad node file.
+inline int run(const Options& o, std::istream& nodes, std::istream& keys, std::ostream& out,
+               std::ostream& err) {
+    constexpr std::size_t any_length = static_cast<std::size_t>(-1);
     switch (o.scheme) {
         case Scheme::ketama:
-            route_keys(read_ketama(nodes), o.rf, keys, out);
-            break;
+            return route_keys(read_ketama(nodes), o.rf, ketama_max_key, keys, out, err);
         case Scheme::cassandra:
-            route_keys(read_cassandra(nodes), o.rf, keys, out);
-            break;
+            return route_keys(read_cassandra(nodes), o.rf, any_length, keys, out, err);
         case Scheme::standard:
-            route_keys(read_default(nodes), o.rf, keys, out);
             break;
     }
+    return route_keys(read_default(nodes), o.rf, any_length, keys, out, err);
 }
 
 }  // namespace route

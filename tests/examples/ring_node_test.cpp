@@ -5,12 +5,13 @@
 
 #include "catch.hpp"
 
-#include "../examples/ring_node_lib.hpp"
+#include "ring_node_lib.hpp"
 
 #include <cstddef>
 #include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -190,6 +191,97 @@ TEST_CASE("ring_node: bad input gets an error reply or a stderr line, and servin
     CHECK(e.replies[9]["body"]["target_nodes"] == json::parse(R"(["n1"])"));
     CHECK(e.replies[10]["body"]["text"] == "node n1 is the last node");
     CHECK(node.ring().node_count() == 1);
+}
+
+namespace {
+
+// The raw reply lines `node` writes for `lines`, and its stderr.
+std::pair<std::string, std::string> raw_replies(ring_node::RingNode& node,
+                                                const std::vector<std::string>& lines) {
+    std::ostringstream out, err;
+    for (const std::string& line : lines) {
+        node.handle_line(line, out, err);
+    }
+    return {out.str(), err.str()};
+}
+
+std::string put_line(const std::string& msg_id) {
+    return R"({"src":"c0","dest":"n1","body":{"type":"put","msg_id":)" + msg_id + R"(,"key":"k"}})";
+}
+
+}  // namespace
+
+TEST_CASE("ring_node: in_reply_to repeats a numeric msg_id exactly as it was written",
+          "[ring_node]") {
+    ring_node::RingNode node;
+    std::vector<std::string> lines = {init_line};
+    const std::vector<std::string> ids = {"18446744073709551615",  // 2^64 - 1: still an integer
+                                          "18446744073709551616",  // 2^64: a float to nlohmann
+                                          "1e3",
+                                          "-5",
+                                          "0.5",
+                                          "123456789012345678901234567890",
+                                          "-9223372036854775809"};
+    for (const std::string& id : ids) {
+        lines.push_back(put_line(id));
+    }
+    const auto [out, err] = raw_replies(node, lines);
+    CHECK(err.empty());
+    std::istringstream replies(out);
+    std::string reply;
+    REQUIRE(std::getline(replies, reply));  // init_ok
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        INFO("msg_id " << ids[i]);
+        REQUIRE(std::getline(replies, reply));
+        CHECK(reply == R"({"src":"n1","dest":"c0","body":{"type":"put_ok","in_reply_to":)" +
+                           ids[i] + R"(,"msg_id":)" + std::to_string(i + 1) + R"(,"added":)" +
+                           (i == 0 ? "true" : "false") + "}}");
+    }
+}
+
+TEST_CASE("ring_node: non-numeric msg_ids are echoed as JSON values", "[ring_node]") {
+    ring_node::RingNode node;
+    const auto [out, err] =
+        raw_replies(node, {init_line, put_line(R"("abc\u00e9")"), put_line("[1,{\"a\":null}]"),
+                           put_line("null"), put_line("true")});
+    CHECK(err.empty());
+    CHECK(out.find(R"("in_reply_to":"abcé")") != std::string::npos);
+    CHECK(out.find(R"("in_reply_to":[1,{"a":null}])") != std::string::npos);
+    CHECK(out.find(R"("in_reply_to":true)") != std::string::npos);
+    // A null msg_id is no msg_id: no in_reply_to.
+    CHECK(out.find(R"({"type":"put_ok","msg_id":3,"added":false})") != std::string::npos);
+}
+
+TEST_CASE("ring_node: JSON nested deeper than the limit is refused, and serving goes on",
+          "[ring_node]") {
+    ring_node::RingNode node;
+    // The envelope and the body are two levels; a msg_id of `extra` nested arrays adds more.
+    const auto nested = [](std::size_t extra) {
+        return put_line(std::string(extra, '[') + std::string(extra, ']'));
+    };
+    const std::size_t allowed = ring_node::max_json_depth - 2;
+    const auto [out, err] =
+        raw_replies(node, {init_line, nested(allowed), nested(allowed + 1), nested(100000),
+                           R"({"a":")" + std::string(100, '[') + R"("})",  // brackets in a string
+                           put_line("7")});
+    CHECK(err ==
+          "ring_node: line 3: JSON nested deeper than 64 levels\n"
+          "ring_node: line 4: JSON nested deeper than 64 levels\n"
+          "ring_node: line 5: not a message: an object with a string src and an object body\n");
+    CHECK(out.find(R"("in_reply_to":)" + std::string(allowed, '[')) != std::string::npos);
+    CHECK(out.find(R"("in_reply_to":7,)") != std::string::npos);
+}
+
+TEST_CASE("ring_node: serve() refuses over-long lines without keeping them", "[ring_node]") {
+    ring_node::RingNode node;
+    std::istringstream in(std::string(ring_node::max_line_bytes + 1, '[') + "\n" + init_line +
+                          "\r\n" + std::string(ring_node::max_line_bytes, ' ') + "\n" +
+                          put_line("2") + "\n");
+    std::ostringstream out, err;
+    CHECK(ring_node::serve(node, in, out, err) == 0);
+    CHECK(err.str() == "ring_node: line 1: line longer than 1048576 bytes (the limit is 1 MiB)\n");
+    CHECK(out.str().find(R"("in_reply_to":1,)") != std::string::npos);  // init_ok
+    CHECK(out.str().find(R"("in_reply_to":2,)") != std::string::npos);  // put_ok
 }
 
 #endif  // RINGPLAN_TEST_RING_NODE
