@@ -11,6 +11,10 @@
 //                                               included, for a leave of one of 10 x 256 nodes
 //                                               with rf = 3
 //
+//   skewed/<plan>/1+<big>/rf2                  a plan of a 1-vnode node beside one of <big>
+//                                               vnodes: time must not grow with <big>
+//   skewed/hint_return_all/3x<v>                hint return with 3 nodes, rf 3
+//
 // moved_vs_optimum is the plan's moved fraction over replicated_share(ring, node,
 // ringplan::Rf{rf}): 1 means nothing moved that did not have to.
 #include "bench_common.hpp"
@@ -192,6 +196,53 @@ void project_keys_bench(benchmark::State& state, std::size_t n) {
 
 // ---- registration -------------------------------------------------------------------------------
 
+// Skewed rings: node "small" with 1 vnode beside node "big" with `big` vnodes, rf 2. Every
+// range has "small" among its replicas, so before the run index every plan walked the big
+// node's vnodes once per segment (8 s at 40,000). Plan time should not grow with `big`.
+Ring skewed(std::uint32_t big) {
+    Ring ring;
+    ring.add_node("small", 1);
+    ring.add_node("big", big);
+    return ring;
+}
+
+void skewed_bench(benchmark::State& state, std::uint32_t big, int kind) {
+    const Ring ring = skewed(big);
+    Ring without = ring;
+    without.remove_node("small");
+    const ringplan::Rf rf{2};
+    for (auto _ : state) {
+        switch (kind) {
+            case 0:
+                benchmark::DoNotOptimize(ringplan::plan_leave(ring, "small", rf));
+                break;
+            case 1:
+                benchmark::DoNotOptimize(ringplan::plan_crash(ring, "small", rf));
+                break;
+            case 2:
+                benchmark::DoNotOptimize(ringplan::plan_join(without, "small", 1, rf));
+                break;
+            case 3:
+                benchmark::DoNotOptimize(ringplan::plan_hint_return(ring, "small", rf));
+                break;
+            default:
+                benchmark::DoNotOptimize(ringplan::preference_list(
+                    ring, "key", ringplan::Rf{3}, [](const std::string& n) { return n != "small"; }));
+                break;
+        }
+    }
+}
+
+// Three nodes, rf 3: the returning node is a home replica of every range (11.5 s at 8,192
+// vnodes each before; now proportional to the runs of the ring).
+void hint_return_all_bench(benchmark::State& state, std::uint32_t vnodes) {
+    Ring ring;
+    ring.add_nodes({"a", "b", "c"}, vnodes);
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(ringplan::plan_hint_return(ring, "a", ringplan::Rf{3}));
+    }
+}
+
 using Fn = void (*)(benchmark::State&, Shape, std::size_t);
 
 const bool registered = [] {
@@ -210,6 +261,21 @@ const bool registered = [] {
                 benchmark::RegisterBenchmark(name.c_str(), fn, s, rf)->Unit(unit);
             }
         }
+    }
+    const char* skewed_kinds[] = {"plan_leave", "plan_crash", "plan_join", "plan_hint_return",
+                                  "preference_list"};
+    for (int kind = 0; kind < 5; ++kind) {
+        for (std::uint32_t big : {1000u, 10000u, 100000u}) {
+            const std::string name = std::string("skewed/") + skewed_kinds[kind] + "/1+" +
+                                     std::to_string(big) + "/rf2";
+            benchmark::RegisterBenchmark(name.c_str(), skewed_bench, big, kind)
+                ->Unit(benchmark::kMicrosecond);
+        }
+    }
+    for (std::uint32_t v : {1000u, 8192u}) {
+        benchmark::RegisterBenchmark(("skewed/hint_return_all/3x" + std::to_string(v)).c_str(),
+                                     hint_return_all_bench, v)
+            ->Unit(benchmark::kMillisecond);
     }
     for (std::size_t n : {std::size_t{1000000}, std::size_t{10000000}}) {
         benchmark::RegisterBenchmark(("project_keys/ringplan/" + std::to_string(n)).c_str(),

@@ -345,3 +345,23 @@ TEST_CASE("plan_hint_return: random rings and down sets against the model", "[ha
     check_random_return_plans<ringplan::Xxh3>(21);
     check_random_return_plans<rp_test::CoarseHash>(22);
 }
+
+TEST_CASE("hint return and preference lists with fewer healthy nodes than rf end",
+          "[handoff][skewed]") {
+    // Three nodes at rf 3: the returning node is a home replica of every range and no fallback
+    // exists. Before, each of its ~200,000 segments walked the whole ring looking for a third
+    // healthy node (11.5 s at 8,192 vnodes each; 100,000 did not finish).
+    ringplan::Ring<> ring;
+    ring.add_nodes({"a", "b", "c"}, 100000);
+    const auto plan = ringplan::plan_hint_return(ring, "a", ringplan::Rf{3});
+    CHECK(plan.moves.empty());
+    CHECK(plan.under_replicated == std::vector<TokenRange>{{0, ringplan::max_token}});
+    // One node up of three, n = 3: the list holds it, and the walk stops once every node is met.
+    for (int k = 0; k < 1000; ++k) {
+        const auto list = ringplan::preference_list(ring, "key-" + std::to_string(k),
+                                                    ringplan::Rf{3},
+                                                    [](const std::string& n) { return n == "b"; });
+        REQUIRE(list.size() == 1);
+        CHECK(list[0].node == "b");
+    }
+}

@@ -541,3 +541,34 @@ TEST_CASE("projection with 64-bit index tables (for plans of billions of moves)"
     CHECK(ringplan::detail::lost_with<std::size_t>(crash.lost, tokens.data(), tokens.size()) ==
           scan_lost(crash, tokens));
 }
+
+// ---- skewed rings: plans cost the runs they cross, not the vnodes --------------------------
+
+TEST_CASE("plans beside a node of 100,000 vnodes visit runs, not vnodes", "[plan][skewed]") {
+    // "small" (1 vnode) is a replica of every range at rf 2. Before the run index each plan
+    // walked big's vnodes once per segment: 8 s at 40,000 vnodes, minutes at 100,000 (and far
+    // more in a Debug build), which this suite would not survive. The answers are checked
+    // against diff, which is linear.
+    Ring ring;
+    ring.add_node("small", 1);
+    ring.add_node("big", 100000);
+    Ring without = ring;
+    without.remove_node("small");
+    const ringplan::Rf rf{2};
+    const auto leave = ringplan::plan_leave(ring, "small", rf);
+    CHECK(leave.moves.empty());  // big already holds everything
+    CHECK(leave.under_replicated == std::vector<TokenRange>{{0, ringplan::max_token}});
+    CHECK(leave.moves == ringplan::diff(ring, without, rf).moves);
+    const auto crash = ringplan::plan_crash(ring, "small", rf);
+    CHECK(crash.moves.empty());
+    CHECK(crash.lost.empty());
+    const auto join = ringplan::plan_join(without, "small", 1, rf);
+    CHECK(join.moves == ringplan::diff(without, ring, rf).moves);
+    CHECK(join.moved_fraction() == Approx(1.0));  // small copies the whole ring from big
+    CHECK(ringplan::replicated_share(ring, "small", rf) == Approx(1.0));
+    // rf 1: small's one range goes to big.
+    const auto leave1 = ringplan::plan_leave(ring, "small", ringplan::Rf{1});
+    REQUIRE(leave1.moves.size() >= 1);
+    CHECK(leave1.moves.front().to == "big");
+    CHECK(ring.successor_of(ring.vnode_token(0)) != ring.vnode_node(0));
+}
