@@ -166,6 +166,8 @@ public:
     }
 
     /// The node that owns `key`. Errors: empty_ring.
+    /// The reference points into the ring: it dies with the next add or remove (copy the id to
+    /// keep it). The same holds for owner_of, successor and successor_of.
     template <class Key>
     const NodeId& owner(const Key& key) const {
         return owner_of(key_token(key));
