@@ -226,8 +226,9 @@ void skewed_bench(benchmark::State& state, std::uint32_t big, int kind) {
                 benchmark::DoNotOptimize(ringplan::plan_hint_return(ring, "small", rf));
                 break;
             default:
-                benchmark::DoNotOptimize(ringplan::preference_list(
-                    ring, "key", ringplan::Rf{3}, [](const std::string& n) { return n != "small"; }));
+                benchmark::DoNotOptimize(
+                    ringplan::preference_list(ring, "key", ringplan::Rf{3},
+                                              [](const std::string& n) { return n != "small"; }));
                 break;
         }
     }
@@ -266,8 +267,8 @@ const bool registered = [] {
                                   "preference_list"};
     for (int kind = 0; kind < 5; ++kind) {
         for (std::uint32_t big : {1000u, 10000u, 100000u}) {
-            const std::string name = std::string("skewed/") + skewed_kinds[kind] + "/1+" +
-                                     std::to_string(big) + "/rf2";
+            const std::string name =
+                std::string("skewed/") + skewed_kinds[kind] + "/1+" + std::to_string(big) + "/rf2";
             benchmark::RegisterBenchmark(name.c_str(), skewed_bench, big, kind)
                 ->Unit(benchmark::kMicrosecond);
         }

@@ -358,9 +358,9 @@ TEST_CASE("hint return and preference lists with fewer healthy nodes than rf end
     CHECK(plan.under_replicated == std::vector<TokenRange>{{0, ringplan::max_token}});
     // One node up of three, n = 3: the list holds it, and the walk stops once every node is met.
     for (int k = 0; k < 1000; ++k) {
-        const auto list = ringplan::preference_list(ring, "key-" + std::to_string(k),
-                                                    ringplan::Rf{3},
-                                                    [](const std::string& n) { return n == "b"; });
+        const auto list =
+            ringplan::preference_list(ring, "key-" + std::to_string(k), ringplan::Rf{3},
+                                      [](const std::string& n) { return n == "b"; });
         REQUIRE(list.size() == 1);
         CHECK(list[0].node == "b");
     }

@@ -1,5 +1,5 @@
 // Lookup: owner, replicas, successor, the ranges a node owns and its share, with the edge
-// tokens of DESIGN.md: 0, 2^64-1, exactly on a vnode, one past it, a single-vnode ring.
+// tokens of docs/design.md: 0, 2^64-1, exactly on a vnode, one past it, a single-vnode ring.
 #include "catch.hpp"
 #include "test_util.hpp"
 

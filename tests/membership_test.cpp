@@ -136,7 +136,8 @@ TEST_CASE("add_nodes_with_tokens adds many explicit-token nodes at once", "[memb
     CHECK(bulk.owner_of(850) == "n1");
 }
 
-TEST_CASE("memory_usage stays near 18 bytes per vnode (docs/placement.md: 18.1)", "[membership][memory]") {
+TEST_CASE("memory_usage stays near 18 bytes per vnode (docs/placement.md: 18.1)",
+          "[membership][memory]") {
     Ring ring;
     CHECK(ring.memory_usage() == 0);
     std::vector<std::string> ids;

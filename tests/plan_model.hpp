@@ -1,5 +1,5 @@
 // The reference model of plans for tests/plan_property_test.cpp: replica sets read off a sorted
-// list of (token, node) pairs, and what DESIGN.md's "Plans" section says must happen to each
+// list of (token, node) pairs, and what docs/design.md's "Plans" section says must happen to each
 // token, segment by segment. Nothing here shares code with include/ringplan/plan.hpp.
 #ifndef RINGPLAN_TESTS_PLAN_MODEL_HPP
 #define RINGPLAN_TESTS_PLAN_MODEL_HPP
@@ -67,7 +67,7 @@ inline std::vector<TokenRange> merged(std::vector<TokenRange> ranges) {
     return out;
 }
 
-// A ring as a sorted list of (token, node); ties are ordered by node id, as DESIGN.md says.
+// A ring as a sorted list of (token, node); ties are ordered by node id, as docs/design.md says.
 struct SortedRing {
     std::vector<std::pair<Token, std::string>> vnodes;
     std::size_t node_count = 0;

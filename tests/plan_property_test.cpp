@@ -1,4 +1,4 @@
-// Property tests of the plans (DESIGN.md "Plans"): on random rings, diff, plan_leave,
+// Property tests of the plans (docs/design.md "Plans"): on random rings, diff, plan_leave,
 // plan_crash and plan_join agree token range by token range with the reference model of
 // tests/plan_model.hpp, have the promised structure, totals and key projections, reject bad
 // input, and do not depend on how the rings were built.

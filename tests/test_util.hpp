@@ -30,7 +30,7 @@ struct CoarseHash {
 };
 
 // The reference model: a plain list of (token, node) scanned linearly, straight from the
-// definitions in DESIGN.md, with no sorting or searching shared with the library.
+// definitions in docs/design.md, with no sorting or searching shared with the library.
 template <class NodeId = std::string>
 struct NaiveRing {
     std::vector<std::pair<Token, NodeId>> vnodes;
