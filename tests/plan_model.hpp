@@ -208,7 +208,8 @@ struct World {
 
     std::string fresh_id() {
         for (;;) {
-            std::string id = "n" + std::to_string(rng() % 100000);
+            std::string id = "n";  // appended: GCC 12 -O3 -Wrestrict misfires on "n" + string
+            id += std::to_string(rng() % 100000);
             if (ids.insert(id).second) {
                 return id;
             }

@@ -110,7 +110,8 @@ inline std::vector<Member> random_members(std::mt19937_64& rng, std::size_t max_
     std::vector<Token> used;
     for (std::size_t k = 0; k < n; ++k) {
         Member m;
-        m.id = "n" + std::to_string(rng() % 1000000);
+        m.id = "n";  // appended: GCC 12 -O3 -Wrestrict misfires on "n" + string
+        m.id += std::to_string(rng() % 1000000);
         bool dup = false;
         for (const Member& o : out) {
             dup = dup || o.id == m.id;
