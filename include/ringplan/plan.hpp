@@ -204,23 +204,12 @@ Plan<NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& af
     std::merge(tb, tb + before.vnode_count(), ta, ta + after.vnode_count(),
                std::back_inserter(cuts));
     cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-    detail::DistinctList lb, la;
-    detail::RingView::Pos pb, pa;
+    detail::SweptLists swept(vb, va, rf);
     for (std::size_t k = cuts.size(); k-- > 0;) {
         const Token hi = cuts[k];
-        const Token lo = cuts[k == 0 ? cuts.size() - 1 : k - 1];
-        const detail::RingView::Pos qb = vb.owner_pos(hi);
-        const detail::RingView::Pos qa = va.owner_pos(hi);
-        if (k + 1 == cuts.size()) {
-            vb.replicas(qb, rf, lb);
-            va.replicas(qa, rf, la);
-        } else {
-            vb.sweep_back(pb, qb, lb);
-            va.sweep_back(pa, qa, la);
-        }
-        pb = qb;
-        pa = qa;
-        planner.add(lo, hi, k == 0, lb.nodes(), la.nodes());
+        swept.at(hi, k + 1 == cuts.size());
+        planner.add(cuts[k == 0 ? cuts.size() - 1 : k - 1], hi, k == 0, swept.before(),
+                    swept.after());
     }
     detail::RawPlan& raw = planner.result();
     if (na < rf) {

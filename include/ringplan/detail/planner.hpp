@@ -260,9 +260,41 @@ std::vector<bool> down_flags(const std::vector<NodeId>& down,
     return flags;
 }
 
+// The replica lists of two views (the rings before and after) for the segment that ends at a
+// token, kept by backward sweeps: moving to a smaller token puts the nodes crossed in front
+// (O(rf) a run), restarting walks forward from the token.
+class SweptLists {
+public:
+    SweptLists(const RingView& before, const RingView& after, std::size_t rf)
+        : before_(before), after_(after), rf_(rf) {}
+
+    void at(Token hi, bool restart) {
+        const RingView::Pos qb = before_.owner_pos(hi);
+        const RingView::Pos qa = after_.owner_pos(hi);
+        if (restart) {
+            before_.replicas(qb, rf_, lb_);
+            after_.replicas(qa, rf_, la_);
+        } else {
+            before_.sweep_back(pb_, qb, lb_);
+            after_.sweep_back(pa_, qa, la_);
+        }
+        pb_ = qb;
+        pa_ = qa;
+    }
+    const std::vector<std::uint32_t>& before() const noexcept { return lb_.nodes(); }
+    const std::vector<std::uint32_t>& after() const noexcept { return la_.nodes(); }
+
+private:
+    const RingView& before_;
+    const RingView& after_;
+    std::size_t rf_;
+    DistinctList lb_, la_;
+    RingView::Pos pb_, pa_;
+};
+
 // The segments of one departure or arrival, in descending token order: `w` is the view that
-// holds the node (before a departure, after an arrival). Lists come from a backward sweep in
-// each of `before` and `after`, started by one forward walk per run of the node's.
+// holds the node (before a departure, after an arrival). Each of the node's runs starts a
+// stretch with forward walks; the runs before it come from the backward sweep.
 inline void plan_node_segments(const RingView& w, std::uint32_t node,
                                const std::vector<Token>& node_tokens, std::size_t rf,
                                const RingView& before, const RingView& after, Planner& planner) {
@@ -270,45 +302,32 @@ inline void plan_node_segments(const RingView& w, std::uint32_t node,
         Token lo;
         Token hi;
         bool first;
-        std::size_t lists;  // offset of its two lists in `lists`
+        std::size_t at;  // its lists: before in [at, at + nb), after in [at + nb, at + nb + na)
+        std::size_t nb;
+        std::size_t na;
     };
     std::vector<Group> groups;
     std::vector<std::uint32_t> lists;
-    const std::size_t want_b = std::min(rf, before.node_count);
-    const std::size_t want_a = std::min(rf, after.node_count);
-    DistinctList lb, la;
-    RingView::Pos pb, pa;
+    SweptLists swept(before, after, rf);
     const RingView::Pos top = w.first();
     for_each_replicated_run(w, node, node_tokens, rf, [&](RingView::Pos start, Token hi) {
-        const RingView::Pos qb = before.owner_pos(hi);
-        const RingView::Pos qa = after.owner_pos(hi);
-        if (w.node(start) == node) {
-            before.replicas(qb, rf, lb);  // each of node's runs starts a stretch
-            after.replicas(qa, rf, la);
-        } else {
-            before.sweep_back(pb, qb, lb);
-            after.sweep_back(pa, qa, la);
-        }
-        pb = qb;
-        pa = qa;
-        if (start != top && !(w.token_before(start) < hi)) {
+        swept.at(hi, w.node(start) == node);
+        const Token lo = w.token_before(start);
+        if (start != top && !(lo < hi)) {
             return;  // an empty range (equal tokens)
         }
-        groups.push_back(Group{w.token_before(start), hi, start == top, lists.size()});
-        lists.insert(lists.end(), lb.nodes().begin(), lb.nodes().end());
-        lists.insert(lists.end(), want_b - lb.nodes().size(), no_node);
-        lists.insert(lists.end(), la.nodes().begin(), la.nodes().end());
-        lists.insert(lists.end(), want_a - la.nodes().size(), no_node);
+        groups.push_back(
+            Group{lo, hi, start == top, lists.size(), swept.before().size(), swept.after().size()});
+        lists.insert(lists.end(), swept.before().begin(), swept.before().end());
+        lists.insert(lists.end(), swept.after().begin(), swept.after().end());
     });
     std::sort(groups.begin(), groups.end(),
               [](const Group& a, const Group& b) { return a.hi > b.hi; });
     std::vector<std::uint32_t> b, a;
     for (const Group& g : groups) {
-        const auto* l = lists.data() + g.lists;
-        b.assign(l, l + want_b);
-        a.assign(l + want_b, l + want_b + want_a);
-        b.erase(std::remove(b.begin(), b.end(), no_node), b.end());
-        a.erase(std::remove(a.begin(), a.end(), no_node), a.end());
+        const auto* l = lists.data() + g.at;
+        b.assign(l, l + g.nb);
+        a.assign(l + g.nb, l + g.nb + g.na);
         planner.add(g.lo, g.hi, g.first, b, a);
     }
 }
