@@ -205,9 +205,21 @@ Plan<NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& af
                std::back_inserter(cuts));
     cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
     detail::SweptLists swept(vb, va, rf);
+    // Each ring's owner of a cut, by a cursor that only moves down: no search per cut.
+    std::size_t ib = before.vnode_count();
+    std::size_t ia = after.vnode_count();
+    const auto owner_at = [](const detail::RingView& v, std::size_t i) {
+        return i == v.base_size ? v.first() : detail::RingView::Pos{i, 0};
+    };
     for (std::size_t k = cuts.size(); k-- > 0;) {
         const Token hi = cuts[k];
-        swept.at(hi, k + 1 == cuts.size());
+        while (ib > 0 && tb[ib - 1] >= hi) {
+            --ib;
+        }
+        while (ia > 0 && ta[ia - 1] >= hi) {
+            --ia;
+        }
+        swept.at(owner_at(vb, ib), owner_at(va, ia), k + 1 == cuts.size());
         planner.add(cuts[k == 0 ? cuts.size() - 1 : k - 1], hi, k == 0, swept.before(),
                     swept.after());
     }

@@ -268,9 +268,10 @@ public:
     SweptLists(const RingView& before, const RingView& after, std::size_t rf)
         : before_(before), after_(after), rf_(rf) {}
 
-    void at(Token hi, bool restart) {
-        const RingView::Pos qb = before_.owner_pos(hi);
-        const RingView::Pos qa = after_.owner_pos(hi);
+    void at(Token hi, bool restart) { at(before_.owner_pos(hi), after_.owner_pos(hi), restart); }
+
+    // As at(hi), for callers that know where hi lands in each view (owner_pos).
+    void at(RingView::Pos qb, RingView::Pos qa, bool restart) {
         if (restart) {
             before_.replicas(qb, rf_, lb_);
             after_.replicas(qa, rf_, la_);
@@ -310,8 +311,18 @@ inline void plan_node_segments(const RingView& w, std::uint32_t node,
     std::vector<std::uint32_t> lists;
     SweptLists swept(before, after, rf);
     const RingView::Pos top = w.first();
+    // Where a run of w lands in each view, without a search: every vnode of a run has the same
+    // lists, so w's own position serves; the other view lacks only the node's vnodes (hidden)
+    // or has no extra ones, so the base index serves, past the node's run if it is hidden.
+    const auto in = [&](const RingView& v, RingView::Pos p) {
+        if (&v == &w) {
+            return p;
+        }
+        const RingView::Pos q = v.normalize(RingView::Pos{p.i, 0});
+        return q.i == v.base_size ? v.first() : q;
+    };
     for_each_replicated_run(w, node, node_tokens, rf, [&](RingView::Pos start, Token hi) {
-        swept.at(hi, w.node(start) == node);
+        swept.at(in(before, start), in(after, start), w.node(start) == node);
         const Token lo = w.token_before(start);
         if (start != top && !(lo < hi)) {
             return;  // an empty range (equal tokens)
