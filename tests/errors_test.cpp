@@ -1,6 +1,7 @@
 // Errors: every code is raised where documented, with a message that names what was wrong, and
 // a failed call leaves the ring exactly as it was (strong guarantee).
 #include "catch.hpp"
+#include "expect_error.hpp"
 #include "test_util.hpp"
 
 #include <string>
@@ -13,20 +14,7 @@ using ringplan::Token;
 
 namespace {
 
-// Runs `call`, which must throw ringplan::Error with `code` and a message containing `needle`.
-template <class Call>
-void expect_error(Call&& call, Errc code, const std::string& needle) {
-    try {
-        call();
-        FAIL("no error was raised; expected " << ringplan::to_string(code));
-    } catch (const Error& e) {
-        CHECK(e.code() == code);
-        const std::string what = e.what();
-        INFO(what);
-        CHECK(what.find(std::string("ringplan: ") + ringplan::to_string(code)) == 0);
-        CHECK(what.find(needle) != std::string::npos);
-    }
-}
+using rp_test::expect_error;
 
 Ring sample() {
     Ring ring;

@@ -2,6 +2,7 @@
 // and hint return plans, on worked examples and on random rings and down sets against a naive
 // model built on tests/test_util.hpp's linear-scan ring.
 #include "catch.hpp"
+#include "expect_error.hpp"
 #include "test_util.hpp"
 
 #include <ringplan/handoff.hpp>
@@ -76,18 +77,7 @@ std::vector<Entry> naive_preference(const rp_test::NaiveRing<std::string>& naive
     return out;
 }
 
-// Runs `call` and checks that it raises `code` with `needle` in its message.
-template <class Call>
-void expect_error(Call&& call, Errc code, const std::string& needle) {
-    try {
-        call();
-        FAIL("no error was raised; expected " << ringplan::to_string(code));
-    } catch (const ringplan::Error& e) {
-        CHECK(e.code() == code);
-        INFO(e.what());
-        CHECK(std::string(e.what()).find(needle) != std::string::npos);
-    }
-}
+using rp_test::expect_error;
 
 std::string show(const std::vector<Entry>& list) {
     std::string out = "[";

@@ -1,6 +1,7 @@
 // Plans by example: small rings whose moves can be worked out by hand (docs/plans.md walks
 // through the same cases), plus the totals, projection and error paths.
 #include "catch.hpp"
+#include "expect_error.hpp"
 #include "test_util.hpp"
 
 #include <string>
@@ -222,15 +223,7 @@ TEST_CASE("projecting a plan onto keys", "[plan][project]") {
 TEST_CASE("plan errors", "[plan][errors]") {
     using ringplan::Errc;
     const Ring ring = three();
-    auto code_of = [](auto&& call) {
-        try {
-            call();
-        } catch (const ringplan::Error& e) {
-            return e.code();
-        }
-        FAIL("no error");
-        return Errc::empty_ring;
-    };
+    const auto code_of = [](auto&& call) { return rp_test::error_code(call); };
     CHECK(code_of([&] { (void)ringplan::plan_leave(ring, "zz"); }) == Errc::unknown_node);
     CHECK(code_of([&] { (void)ringplan::plan_crash(ring, "zz"); }) == Errc::unknown_node);
     CHECK(code_of([&] { (void)ringplan::plan_leave(ring, "n1", ringplan::Rf{0}); }) ==

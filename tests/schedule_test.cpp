@@ -2,6 +2,7 @@
 // the number of waves against the lower bound, on worked examples, random move lists and the
 // plans of random rings; and its errors.
 #include "catch.hpp"
+#include "expect_error.hpp"
 #include "schedule_reference.hpp"
 #include "test_util.hpp"
 
@@ -125,14 +126,7 @@ std::vector<Move> random_moves(std::mt19937_64& rng, std::size_t n, std::size_t 
 
 template <class Call>
 void expect_error(Call&& call, const std::string& needle) {
-    try {
-        call();
-        FAIL("no error was raised; expected invalid_limit");
-    } catch (const ringplan::Error& e) {
-        CHECK(e.code() == Errc::invalid_limit);
-        INFO(e.what());
-        CHECK(std::string(e.what()).find("ringplan: invalid_limit: " + needle) == 0);
-    }
+    rp_test::expect_error(call, Errc::invalid_limit, "ringplan: invalid_limit: " + needle);
 }
 
 }  // namespace
