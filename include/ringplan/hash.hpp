@@ -66,11 +66,34 @@ struct Fnv1a64 {
     }
 };
 
+namespace detail {
+
+// Whether Hash has the one member the library needs: static hash(const void*, size_t) returning
+// something convertible to Token. Ring and key_token static_assert it, so a wrong policy fails
+// with one message that names the member, not deep inside the ring's implementation.
+template <class Hash, class = void>
+struct IsHashPolicy : std::false_type {};
+template <class Hash>
+struct IsHashPolicy<
+    Hash, std::void_t<decltype(Hash::hash(static_cast<const void*>(nullptr), std::size_t{}))>>
+    : std::is_convertible<decltype(Hash::hash(static_cast<const void*>(nullptr), std::size_t{})),
+                          Token> {};
+
+}  // namespace detail
+
 /// The token a key hashes to under policy Hash.
 template <class Hash = Xxh3, class Key>
 Token key_token(const Key& key) noexcept(noexcept(detail::bytes_of(key))) {
-    const auto b = detail::bytes_of(key);
-    return Hash::hash(b.data(), b.size());
+    static_assert(detail::IsHashPolicy<Hash>::value,
+                  "ringplan: a hash policy needs static Token hash(const void* data, "
+                  "std::size_t size) noexcept (docs/placement.md)");
+    if constexpr (detail::IsHashPolicy<Hash>::value) {
+        const auto b = detail::bytes_of(key);
+        return Hash::hash(b.data(), b.size());
+    } else {
+        (void)key;  // only the static_assert above is reported
+        return 0;
+    }
 }
 
 namespace detail {

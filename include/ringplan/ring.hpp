@@ -48,6 +48,10 @@ RINGPLAN_NAMESPACE_BEGIN
 /// -fno-exceptions) and leaves the ring exactly as it was.
 template <class Hash = Xxh3, class NodeId = std::string>
 class Ring {
+    static_assert(detail::IsHashPolicy<Hash>::value,
+                  "ringplan: a hash policy needs static Token hash(const void* data, "
+                  "std::size_t size) noexcept (docs/placement.md)");
+
 public:
     using hash_policy = Hash;
     using node_id = NodeId;
