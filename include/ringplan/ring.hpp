@@ -46,9 +46,14 @@ RINGPLAN_NAMESPACE_BEGIN
 ///
 /// Errors: every failing call throws ringplan::Error (or calls the error handler under
 /// -fno-exceptions) and leaves the ring exactly as it was.
+struct Xxh3;  // the default policy, defined in <ringplan/xxh3.hpp> (which users include)
+
 template <class Hash = Xxh3, class NodeId = std::string>
 class Ring {
-    static_assert(detail::IsHashPolicy<Hash>::value,
+    static_assert(detail::IsComplete<Hash>::value,
+                  "ringplan: the hash policy is only declared (for Xxh3, the default, include "
+                  "<ringplan/xxh3.hpp> or <ringplan/ringplan.hpp>)");
+    static_assert(!detail::IsComplete<Hash>::value || detail::IsHashPolicy<Hash>::value,
                   "ringplan: a hash policy needs static Token hash(const void* data, "
                   "std::size_t size) noexcept (docs/placement.md)");
 
