@@ -18,6 +18,7 @@
 #include <ringplan/project.hpp>
 #include <ringplan/ring.hpp>
 #include <ringplan/token.hpp>
+#include <ringplan/xxh3.hpp>
 
 #include <algorithm>
 #include <charconv>

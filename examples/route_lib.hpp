@@ -9,6 +9,7 @@
 #include <ringplan/cassandra.hpp>
 #include <ringplan/ketama.hpp>
 #include <ringplan/ring.hpp>
+#include <ringplan/xxh3.hpp>
 
 #include <algorithm>
 #include <cerrno>

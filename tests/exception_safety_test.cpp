@@ -5,10 +5,12 @@
 #include "catch.hpp"
 #include "test_util.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -212,4 +214,39 @@ TEST_CASE("a node id whose copy throws leaves the ring unchanged", "[exception_s
               r.add_node_with_tokens(Fragile("e"), {7, 8});
           }) > 1);
     CHECK(ring.owner_of(8) == Fragile("e"));
+}
+
+TEST_CASE("replicas into caller storage allocate nothing", "[exception_safety][replicas]") {
+    Ring ring = sample();
+    for (std::size_t rf = 1; rf <= 6; ++rf) {
+        const std::string* out[6] = {};
+        std::size_t got = 0;
+        std::size_t by_key = 0;
+        bool threw = false;
+        // Armed at 1, the very next allocation throws: a walk that allocates would throw here.
+        allocations_until_failure = 1;
+        try {
+            for (ringplan::Token t : {ringplan::Token{0}, ringplan::Token{999},
+                                      ringplan::Token{1000}, ringplan::max_token}) {
+                got += ring.replicas_of(t, ringplan::Rf(rf), out);
+            }
+            by_key = ring.replicas(std::string_view("user:7"), ringplan::Rf(rf), out);
+        } catch (const std::bad_alloc&) {
+            threw = true;
+        }
+        allocations_until_failure = 0;
+        CHECK_FALSE(threw);
+        CHECK(got == 4 * std::min<std::size_t>(rf, 4));
+        CHECK(by_key == std::min<std::size_t>(rf, 4));
+    }
+    // The check itself works: the vector form allocates, and is refused.
+    allocations_until_failure = 1;
+    bool threw = false;
+    try {
+        (void)ring.replicas_of(0, ringplan::Rf(2));
+    } catch (const std::bad_alloc&) {
+        threw = true;
+    }
+    allocations_until_failure = 0;
+    CHECK(threw);
 }

@@ -355,3 +355,30 @@ TEST_CASE("hint return and preference lists with fewer healthy nodes than rf end
         CHECK(list[0].node == "b");
     }
 }
+
+TEST_CASE("preference_list past 16 nodes met or down homes matches the model", "[handoff]") {
+    // preference_list_of keeps up to 16 nodes met and down homes in place, then moves them to
+    // the heap: many nodes, most of them down, cross that bound both ways.
+    std::mt19937_64 rng(1129);
+    for (int round = 0; round < 60; ++round) {
+        const auto members = rp_test::random_members(rng, 48, 4, false);
+        ringplan::Ring<> ring;
+        for (const auto& m : members) {
+            rp_test::add_member(ring, m);
+        }
+        const auto naive = rp_test::naive_of<ringplan::Xxh3>(members);
+        Down down;
+        for (const auto& m : members) {
+            if (rng() % 4 != 0) {
+                down.insert(m.id);
+            }
+        }
+        for (int q = 0; q < 10; ++q) {
+            const Token t = rng();
+            const std::size_t n = 1 + rng() % 30;
+            INFO("round " << round << ", token " << t << ", n " << n);
+            CHECK(ringplan::preference_list_of(ring, t, ringplan::Rf{n}, up_unless(down)) ==
+                  naive_preference(naive, t, n, down));
+        }
+    }
+}

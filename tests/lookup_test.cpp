@@ -237,3 +237,42 @@ TEST_CASE("batch lookups of keys", "[lookup][batch]") {
     Ring empty;
     CHECK_THROWS_AS(empty.owners(keys.data(), 1, out.data()), ringplan::Error);
 }
+
+TEST_CASE("replicas into caller storage match the vector form and the reference model",
+          "[lookup][replicas]") {
+    std::mt19937_64 rng(20261129);
+    for (int round = 0; round < 200; ++round) {
+        const auto members = rp_test::random_members(rng, 12, 6, true);
+        Ring ring;
+        for (const auto& m : members) {
+            rp_test::add_member(ring, m);
+        }
+        const auto naive = rp_test::naive_of<ringplan::Xxh3>(members);
+        for (int k = 0; k < 20; ++k) {
+            const Token t = k % 5 == 0 ? ringplan::max_token : rng();
+            const ringplan::Rf rf(1 + rng() % 15);
+            std::vector<const std::string*> out(rf.value(), nullptr);
+            const std::size_t got = ring.replicas_of(t, rf, out.data());
+            INFO("round " << round << ", token " << t << ", rf " << rf.value());
+            REQUIRE(got == std::min(rf.value(), ring.node_count()));
+            // Nothing written past the count.
+            CHECK(std::all_of(out.begin() + static_cast<std::ptrdiff_t>(got), out.end(),
+                              [](const std::string* p) { return p == nullptr; }));
+            std::vector<std::string> ids;
+            for (std::size_t i = 0; i < got; ++i) {
+                ids.push_back(*out[i]);
+            }
+            CHECK(ids == ring.replicas_of(t, rf));
+            CHECK(ids == naive.replicas(t, rf.value()));
+        }
+        const std::string key = "key:" + std::to_string(round);
+        const ringplan::Rf rf(3);
+        const std::string* out[3] = {};
+        const std::size_t got = ring.replicas(key, rf, out);
+        CHECK(std::vector<std::string>(ring.replicas(key, rf)).size() == got);
+        CHECK(*out[0] == ring.owner(key));
+    }
+    Ring empty;
+    const std::string* out[1] = {};
+    CHECK_THROWS_AS(empty.replicas_of(1, ringplan::Rf(1), out), ringplan::Error);
+}

@@ -93,6 +93,38 @@ template <class Hash, class NodeId>
 
 namespace detail {
 
+// A list of small copyable values that lives in the object up to N entries and moves to
+// the heap beyond: preference_list_of's per-call lists cost no allocation for ordinary rf.
+template <class T, std::size_t N>
+class SmallBuffer {
+public:
+    std::size_t size() const noexcept { return size_; }
+    const T* begin() const noexcept { return heap_.empty() ? inline_ : heap_.data(); }
+    const T* end() const noexcept { return begin() + size_; }
+    const T& operator[](std::size_t i) const noexcept { return begin()[i]; }
+    void clear() noexcept {
+        heap_.clear();
+        size_ = 0;
+    }
+    void push_back(const T& v) {
+        if (heap_.empty() && size_ < N) {
+            inline_[size_] = v;
+        } else {
+            if (heap_.empty()) {
+                heap_.reserve(2 * N);
+                heap_.assign(inline_, inline_ + size_);
+            }
+            heap_.push_back(v);
+        }
+        ++size_;
+    }
+
+private:
+    T inline_[N] = {};
+    std::vector<T> heap_;
+    std::size_t size_ = 0;
+};
+
 // A preference list in node indices; hint == no_node for a home replica.
 struct RawEntry {
     std::uint32_t node;
@@ -102,10 +134,11 @@ struct RawEntry {
 // Builds a preference list from the distinct nodes of a walk, met in order: the first n are
 // the homes; each healthy one is listed, each down one is paired with the next healthy
 // non-home (its fallback). add() says when the list is complete (n healthy nodes).
+// DownHomes: a std::vector<std::uint32_t> or a SmallBuffer of them.
+template <class DownHomes>
 class PreferenceBuilder {
 public:
-    PreferenceBuilder(std::size_t n, std::vector<RawEntry>& out,
-                      std::vector<std::uint32_t>& down_homes)
+    PreferenceBuilder(std::size_t n, std::vector<RawEntry>& out, DownHomes& down_homes)
         : n_(n), out_(out), down_homes_(down_homes) {
         out_.clear();
         down_homes_.clear();
@@ -127,7 +160,7 @@ private:
     std::size_t n_;
     std::size_t seen_ = 0, healthy_ = 0, fallbacks_ = 0;
     std::vector<RawEntry>& out_;
-    std::vector<std::uint32_t>& down_homes_;
+    DownHomes& down_homes_;
 };
 
 }  // namespace detail
@@ -138,9 +171,10 @@ std::vector<PreferenceEntry<NodeId>> preference_list_of(const Ring<Hash, NodeId>
     const std::size_t start = ring.vnode_of(t);  // empty_ring
     // The walk goes run by run and ends with the n-th healthy node or once every node has been
     // met; is_up is asked once per distinct node, and `met` holds only the nodes met.
-    std::vector<std::pair<std::uint32_t, bool>> met;
+    // Up to 16 nodes met and down homes stay in place, off the heap (raw and out remain).
+    detail::SmallBuffer<std::pair<std::uint32_t, bool>, 16> met;
     std::vector<detail::RawEntry> raw;
-    std::vector<std::uint32_t> down_homes;
+    detail::SmallBuffer<std::uint32_t, 16> down_homes;
     detail::PreferenceBuilder list(n.value(), raw, down_homes);
     const std::size_t size = ring.vnode_count();
     std::size_t i = start;
@@ -150,7 +184,7 @@ std::vector<PreferenceEntry<NodeId>> preference_list_of(const Ring<Hash, NodeId>
             std::any_of(met.begin(), met.end(), [&](const auto& m) { return m.first == node; });
         if (!seen) {
             const bool up = static_cast<bool>(is_up(ring.node_at(node)));
-            met.emplace_back(node, up);
+            met.push_back(std::make_pair(node, up));
             if (list.add(node, up)) {
                 break;
             }

@@ -12,13 +12,6 @@
 #include <string>
 #include <type_traits>
 
-// xxHash is used header-only: XXH_INLINE_ALL makes every function static inline in this
-// translation unit, so consumers link nothing.
-#ifndef XXH_INLINE_ALL
-#define XXH_INLINE_ALL
-#endif
-#include <xxhash.h>
-
 RINGPLAN_NAMESPACE_BEGIN
 
 // Hash policies (not a Doxygen block: it documents the concept, not Xxh3). A policy is a type
@@ -36,14 +29,9 @@ RINGPLAN_NAMESPACE_BEGIN
 // documented rule hash(id bytes || index as 4 little-endian bytes) (docs/placement.md).
 // `static constexpr const char* name` names the policy in diagnostics and benchmarks.
 
-/// XXH3-64 (seed 0) from the xxHash library: the default. Fast on short keys, well mixed, and
-/// specified bit for bit on every platform.
-struct Xxh3 {
-    static constexpr const char* name = "xxh3";
-    static Token hash(const void* data, std::size_t size) noexcept {
-        return static_cast<Token>(XXH3_64bits(data, size));
-    }
-};
+// XXH3-64, the default policy, is defined in <ringplan/xxh3.hpp>: only code that hashes with it
+// needs xxHash's header. Declared here so that defaults can name it.
+struct Xxh3;
 
 /// FNV-1a, 64-bit (Fowler, Noll, Vo): no dependency, byte at a time. Slower and less well mixed
 /// than XXH3; here for compatibility with systems that place by FNV-1a.
@@ -66,11 +54,44 @@ struct Fnv1a64 {
     }
 };
 
+namespace detail {
+
+// Whether Hash has the one member the library needs: static hash(const void*, size_t) returning
+// something convertible to Token. Ring and key_token static_assert it, so a wrong policy fails
+// with one message that names the member, not deep inside the ring's implementation.
+template <class Hash, class = void>
+struct IsHashPolicy : std::false_type {};
+template <class Hash>
+struct IsHashPolicy<
+    Hash, std::void_t<decltype(Hash::hash(static_cast<const void*>(nullptr), std::size_t{}))>>
+    : std::is_convertible<decltype(Hash::hash(static_cast<const void*>(nullptr), std::size_t{})),
+                          Token> {};
+
+// Whether T is a complete type here: Xxh3 is only declared unless <ringplan/xxh3.hpp> is
+// included, and that mistake deserves its own message.
+template <class T, class = void>
+struct IsComplete : std::false_type {};
+template <class T>
+struct IsComplete<T, std::void_t<decltype(sizeof(T))>> : std::true_type {};
+
+}  // namespace detail
+
 /// The token a key hashes to under policy Hash.
 template <class Hash = Xxh3, class Key>
 Token key_token(const Key& key) noexcept(noexcept(detail::bytes_of(key))) {
-    const auto b = detail::bytes_of(key);
-    return Hash::hash(b.data(), b.size());
+    static_assert(detail::IsComplete<Hash>::value,
+                  "ringplan: the hash policy is only declared (for Xxh3, the default, include "
+                  "<ringplan/xxh3.hpp> or <ringplan/ringplan.hpp>)");
+    static_assert(!detail::IsComplete<Hash>::value || detail::IsHashPolicy<Hash>::value,
+                  "ringplan: a hash policy needs static Token hash(const void* data, "
+                  "std::size_t size) noexcept (docs/placement.md)");
+    if constexpr (detail::IsHashPolicy<Hash>::value) {
+        const auto b = detail::bytes_of(key);
+        return Hash::hash(b.data(), b.size());
+    } else {
+        (void)key;  // only the static_assert above is reported
+        return 0;
+    }
 }
 
 namespace detail {

@@ -46,8 +46,17 @@ RINGPLAN_NAMESPACE_BEGIN
 ///
 /// Errors: every failing call throws ringplan::Error (or calls the error handler under
 /// -fno-exceptions) and leaves the ring exactly as it was.
+struct Xxh3;  // the default policy, defined in <ringplan/xxh3.hpp> (which users include)
+
 template <class Hash = Xxh3, class NodeId = std::string>
 class Ring {
+    static_assert(detail::IsComplete<Hash>::value,
+                  "ringplan: the hash policy is only declared (for Xxh3, the default, include "
+                  "<ringplan/xxh3.hpp> or <ringplan/ringplan.hpp>)");
+    static_assert(!detail::IsComplete<Hash>::value || detail::IsHashPolicy<Hash>::value,
+                  "ringplan: a hash policy needs static Token hash(const void* data, "
+                  "std::size_t size) noexcept (docs/placement.md)");
+
 public:
     using hash_policy = Hash;
     using node_id = NodeId;
@@ -210,6 +219,16 @@ public:
         return replicas_of(key_token(key), rf);
     }
     [[nodiscard]] std::vector<NodeId> replicas_of(Token t, Rf rf) const;
+
+    /// replicas into caller storage, allocating nothing (for per-request paths): writes
+    /// pointers to the replicas, owner first, to out[0..k) and returns k = min(rf, node_count()).
+    /// `out` has room for rf.value() entries. The pointers die with the next add or remove.
+    /// Errors: empty_ring.
+    template <class Key>
+    std::size_t replicas(const Key& key, Rf rf, const NodeId** out) const {
+        return replicas_of(key_token(key), rf, out);
+    }
+    std::size_t replicas_of(Token t, Rf rf, const NodeId** out) const;
 
     /// The node of the next vnode clockwise, after the vnode that owns `key`, that belongs to a
     /// different physical node: where that vnode's range goes when its node leaves (rf = 1).
@@ -737,27 +756,35 @@ void Ring<Hash, NodeId>::owners_of(const Token* tokens, std::size_t count,
 
 template <class Hash, class NodeId>
 std::vector<NodeId> Ring<Hash, NodeId>::replicas_of(Token t, Rf rf) const {
+    std::vector<const NodeId*> found(std::min(rf.value(), nodes_.size()));
+    found.resize(replicas_of(t, rf, found.data()));
+    std::vector<NodeId> out;
+    out.reserve(found.size());
+    for (const NodeId* id : found) {
+        out.push_back(*id);
+    }
+    return out;
+}
+
+template <class Hash, class NodeId>
+std::size_t Ring<Hash, NodeId>::replicas_of(Token t, Rf rf, const NodeId** out) const {
     const std::size_t start = vnode_of(t);
     const std::size_t want = std::min(rf.value(), nodes_.size());
     const std::size_t n = tokens_.size();
-    std::vector<std::uint32_t> seen;
-    seen.reserve(want);
+    std::size_t count = 0;
     // Run by run: a run is one node, so a walk costs the runs it crosses (docs/design.md, "cost").
+    // What is written so far is the "seen" set: at most rf entries, no allocation.
     std::size_t i = start;
-    for (std::size_t covered = 0; covered < n && seen.size() < want;) {
-        if (std::find(seen.begin(), seen.end(), owners_[i]) == seen.end()) {
-            seen.push_back(owners_[i]);
+    for (std::size_t covered = 0; covered < n && count < want;) {
+        const NodeId* node = &nodes_[owners_[i]].id;
+        if (std::find(out, out + count, node) == out + count) {
+            out[count++] = node;
         }
         const std::size_t end = run_end(i);
         covered += end - i;
         i = end == n ? 0 : end;
     }
-    std::vector<NodeId> out;
-    out.reserve(seen.size());
-    for (std::uint32_t k : seen) {
-        out.push_back(nodes_[k].id);
-    }
-    return out;
+    return count;
 }
 
 template <class Hash, class NodeId>

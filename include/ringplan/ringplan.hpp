@@ -19,5 +19,6 @@
 #include <ringplan/schedule.hpp>
 #include <ringplan/token.hpp>
 #include <ringplan/version.hpp>
+#include <ringplan/xxh3.hpp>
 
 #endif  // RINGPLAN_RINGPLAN_HPP

@@ -12,12 +12,18 @@
 #include <vector>
 
 // Define RINGPLAN_NO_HUGE_PAGES to keep ringplan from calling madvise.
-#if defined(__linux__) && !defined(RINGPLAN_NO_HUGE_PAGES) && defined(__has_include)
-#if __has_include(<sys/mman.h>)
-#include <sys/mman.h>
-#if defined(MADV_HUGEPAGE)
+//
+// madvise is declared here rather than by including <sys/mman.h>, so that every includer of
+// ring.hpp does not get that header's macros (PROT_*, MAP_*, MADV_*). The declaration matches
+// the C library's, so a translation unit may include <sys/mman.h> too, before or after.
+#if defined(__linux__) && !defined(RINGPLAN_NO_HUGE_PAGES)
 #define RINGPLAN_HAS_HUGE_PAGES 1
-#endif
+#if defined(__GLIBC__)  // <cstdint> includes <stdint.h>, which defines it under glibc
+// glibc declares it __THROW, which is noexcept(true) in C++11 and later.
+extern "C" int madvise(void* addr, std::size_t length, int advice) noexcept;
+#else
+// musl and Bionic declare it without an exception specification.
+extern "C" int madvise(void* addr, std::size_t length, int advice);
 #endif
 #endif
 
@@ -38,7 +44,11 @@ inline void advise_huge_pages(const void* p, std::size_t bytes) noexcept {
     const std::uintptr_t begin = (first + huge - 1) & ~(huge - 1);
     const std::uintptr_t end = (first + bytes) & ~(huge - 1);
     if (end > begin) {
-        (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+        // MADV_HUGEPAGE is 14 on every Linux architecture (include/uapi/asm-generic/
+        // mman-common.h; alpha's and mips' own headers agree). Written out so that no
+        // includer gets <sys/mman.h>'s macros; a kernel without it just returns EINVAL.
+        constexpr int madv_hugepage = 14;
+        (void)::madvise(reinterpret_cast<void*>(begin), end - begin, madv_hugepage);
     }
 #else
     (void)p;
