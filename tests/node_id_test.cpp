@@ -56,3 +56,44 @@ TEST_CASE("a user node type with a ByteRepr specialization", "[node_id]") {
         },
         ringplan::Errc::unknown_node, "0x783a31");
 }
+
+namespace app {
+// A name ordered against std::string both ways: found without building a std::string.
+struct NameRef {
+    const char* text;
+};
+inline bool operator<(const NameRef& a, const std::string& b) {
+    return b.compare(a.text) > 0;
+}
+inline bool operator<(const std::string& a, const NameRef& b) {
+    return a.compare(b.text) < 0;
+}
+}  // namespace app
+
+TEST_CASE("members are named by anything ordered against the id type", "[node_id]") {
+    ringplan::Ring<> ring;
+    ring.add_nodes({"alpha", "beta", "gamma"}, 16);
+    const std::string_view beta = "beta";
+    CHECK(ring.contains(beta));
+    CHECK(ring.contains("gamma"));
+    CHECK_FALSE(ring.contains(std::string_view("delta")));
+    CHECK(ring.contains(app::NameRef{"alpha"}));
+    CHECK(ring.vnode_count(beta) == 16);
+    CHECK(ring.tokens_of(beta) == ring.tokens_of(std::string("beta")));
+    CHECK(ring.ranges_of(app::NameRef{"beta"}) == ring.ranges_of(std::string("beta")));
+    CHECK(ring.ownership(beta) == ring.ownership(std::string("beta")));
+    CHECK(ring.node_at(ring.node_index(beta)) == "beta");
+    const auto leave = ringplan::plan_leave(ring, beta, ringplan::Rf{2});
+    CHECK(leave.moves == ringplan::plan_leave(ring, std::string("beta"), ringplan::Rf{2}).moves);
+    CHECK(ringplan::replicated_share(ring, beta, ringplan::Rf{2}) ==
+          ringplan::replicated_share(ring, std::string("beta"), ringplan::Rf{2}));
+    rp_test::expect_error([&] { (void)ring.tokens_of(std::string_view("delta")); },
+                          ringplan::Errc::unknown_node, "'delta'");
+    ring.remove_node(beta);
+    CHECK_FALSE(ring.contains("beta"));
+    // A numeric id takes any number, converted: no signed/unsigned comparison.
+    ringplan::Ring<ringplan::Xxh3, std::uint64_t> numbers;
+    numbers.add_nodes({std::uint64_t{1}, std::uint64_t{2}}, 8);
+    CHECK(numbers.contains(2));
+    CHECK(numbers.vnode_count(1) == 8);
+}

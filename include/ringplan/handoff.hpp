@@ -84,9 +84,8 @@ template <class Hash, class NodeId, class Key, class IsUp>
 /// Cost: O(runs x (rf + down nodes)) over the runs of vnodes `returning` replicates, as
 /// plan_leave; never a walk of the whole ring per range.
 /// Errors: unknown_node (`returning` or a down node not in the ring).
-template <class Hash, class NodeId>
-[[nodiscard]] Plan<NodeId> plan_hint_return(const Ring<Hash, NodeId>& ring,
-                                            const detail::Id<NodeId>& returning,
+template <class Hash, class NodeId, class K, class = detail::IdArg<NodeId, K>>
+[[nodiscard]] Plan<NodeId> plan_hint_return(const Ring<Hash, NodeId>& ring, const K& returning,
                                             const PlanOptions<detail::Id<NodeId>>& options = {});
 
 // ---- implementation ------------------------------------------------------------------------
@@ -205,8 +204,8 @@ std::vector<PreferenceEntry<NodeId>> preference_list_of(const Ring<Hash, NodeId>
     return out;
 }
 
-template <class Hash, class NodeId>
-Plan<NodeId> plan_hint_return(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& returning,
+template <class Hash, class NodeId, class K, class>
+Plan<NodeId> plan_hint_return(const Ring<Hash, NodeId>& ring, const K& returning,
                               const PlanOptions<detail::Id<NodeId>>& options) {
     const std::size_t rf = options.rf.value();
     if (!ring.contains(returning)) {

@@ -49,16 +49,14 @@ template <class Hash, class NodeId>
 /// then goes (docs/design.md, "plans"). Costs O(runs x (rf + log vnodes)) over the runs of vnodes
 /// whose replica lists hold `node`: with vnodes spread evenly that is O(vnodes(node) x rf), and
 /// it never grows with the other nodes' vnode counts alone. Errors: unknown_node.
-template <class Hash, class NodeId>
-[[nodiscard]] Plan<NodeId> plan_leave(const Ring<Hash, NodeId>& ring,
-                                      const detail::Id<NodeId>& node,
+template <class Hash, class NodeId, class K, class = detail::IdArg<NodeId, K>>
+[[nodiscard]] Plan<NodeId> plan_leave(const Ring<Hash, NodeId>& ring, const K& node,
                                       const PlanOptions<detail::Id<NodeId>>& options = {});
 
 /// A crash: `node` is gone; each of its ranges is rebuilt from surviving replicas, and what has
 /// no surviving replica is reported in `lost`. Cost as plan_leave. Errors: unknown_node.
-template <class Hash, class NodeId>
-[[nodiscard]] Plan<NodeId> plan_crash(const Ring<Hash, NodeId>& ring,
-                                      const detail::Id<NodeId>& node,
+template <class Hash, class NodeId, class K, class = detail::IdArg<NodeId, K>>
+[[nodiscard]] Plan<NodeId> plan_crash(const Ring<Hash, NodeId>& ring, const K& node,
                                       const PlanOptions<detail::Id<NodeId>>& options = {});
 
 /// A join with `vnodes` derived vnodes: each range `node` takes is streamed from the replica
@@ -77,9 +75,8 @@ template <class Hash, class NodeId>
 
 /// The share of the ring `node` holds a replica of, in [0, 1]: what it must stream away when it
 /// leaves, and the least any leave plan can move. Errors: unknown_node.
-template <class Hash, class NodeId>
-[[nodiscard]] double replicated_share(const Ring<Hash, NodeId>& ring,
-                                      const detail::Id<NodeId>& node, Rf rf);
+template <class Hash, class NodeId, class K, class = detail::IdArg<NodeId, K>>
+[[nodiscard]] double replicated_share(const Ring<Hash, NodeId>& ring, const K& node, Rf rf);
 
 // ---- implementation ------------------------------------------------------------------------
 
@@ -107,8 +104,8 @@ inline void mark_under_replicated(RawPlan& raw, std::size_t nodes_after, std::si
 }
 
 // A leave or a crash of the member `node`, over the stretches it replicates.
-template <class Hash, class NodeId>
-Plan<NodeId> plan_departure(const Ring<Hash, NodeId>& ring, const NodeId& node, bool crash,
+template <class Hash, class NodeId, class K>
+Plan<NodeId> plan_departure(const Ring<Hash, NodeId>& ring, const K& node, bool crash,
                             const PlanOptions<NodeId>& options) {
     const std::size_t rf = options.rf.value();
     const auto index = static_cast<std::uint32_t>(ring.node_index(node));  // unknown_node
@@ -231,14 +228,14 @@ Plan<NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& af
     return detail::finish(std::move(raw), ids, rf);
 }
 
-template <class Hash, class NodeId>
-Plan<NodeId> plan_leave(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
+template <class Hash, class NodeId, class K, class>
+Plan<NodeId> plan_leave(const Ring<Hash, NodeId>& ring, const K& node,
                         const PlanOptions<detail::Id<NodeId>>& options) {
     return detail::plan_departure(ring, node, false, options);
 }
 
-template <class Hash, class NodeId>
-Plan<NodeId> plan_crash(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
+template <class Hash, class NodeId, class K, class>
+Plan<NodeId> plan_crash(const Ring<Hash, NodeId>& ring, const K& node,
                         const PlanOptions<detail::Id<NodeId>>& options) {
     return detail::plan_departure(ring, node, true, options);
 }
@@ -260,8 +257,8 @@ Plan<NodeId> plan_join(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>&
     return detail::plan_arrival(ring, node, tokens, options);
 }
 
-template <class Hash, class NodeId>
-double replicated_share(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node, Rf rf) {
+template <class Hash, class NodeId, class K, class>
+double replicated_share(const Ring<Hash, NodeId>& ring, const K& node, Rf rf) {
     const auto index = static_cast<std::uint32_t>(ring.node_index(node));
     const detail::RingView w = detail::view_of(ring);
     const detail::RingView::Pos top = w.first();

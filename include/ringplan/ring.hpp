@@ -103,22 +103,36 @@ public:
     template <class InputIt>
     void add_nodes_with_tokens(InputIt first, InputIt last);
 
-    /// Removes `id` and all its vnodes. Errors: unknown_node.
-    void remove_node(const NodeId& id);
+    // Functions that name a member take any id comparable with NodeId by operator< both ways
+    // (heterogeneous lookup, as robin-map and unordered_dense do): std::string_view or a string
+    // literal finds a std::string id without building one.
 
-    bool contains(const NodeId& id) const { return find(id) != npos; }
+    /// Removes `id` and all its vnodes. Errors: unknown_node.
+    template <class K, class = detail::IdArg<NodeId, K>>
+    void remove_node(const K& id);
+
+    template <class K, class = detail::IdArg<NodeId, K>>
+    bool contains(const K& id) const {
+        return find(id) != npos;
+    }
     bool empty() const noexcept { return tokens_.empty(); }
     std::size_t node_count() const noexcept { return nodes_.size(); }
     std::size_t vnode_count() const noexcept { return tokens_.size(); }
 
     /// The vnodes of one node. Errors: unknown_node.
-    std::size_t vnode_count(const NodeId& id) const { return nodes_[index_of(id)].vnodes; }
+    template <class K, class = detail::IdArg<NodeId, K>>
+    std::size_t vnode_count(const K& id) const {
+        return nodes_[index_of(id)].vnodes;
+    }
 
     /// The member ids in ascending order.
     [[nodiscard]] std::vector<NodeId> nodes() const;
 
     /// The node-table index of `id` (see node_at). Errors: unknown_node.
-    [[nodiscard]] std::size_t node_index(const NodeId& id) const { return index_of(id); }
+    template <class K, class = detail::IdArg<NodeId, K>>
+    [[nodiscard]] std::size_t node_index(const K& id) const {
+        return index_of(id);
+    }
 
     /// Raises what add_node(id, vnodes) would raise, changing nothing: duplicate_node,
     /// zero_vnodes, too_many_vnodes. Plans of a join call it for the ring they never build.
@@ -154,14 +168,19 @@ public:
     }
 
     /// The tokens of `id`'s vnodes, ascending. Errors: unknown_node.
-    std::vector<Token> tokens_of(const NodeId& id) const { return node_tokens(index_of(id)); }
+    template <class K, class = detail::IdArg<NodeId, K>>
+    std::vector<Token> tokens_of(const K& id) const {
+        return node_tokens(index_of(id));
+    }
 
     /// The token ranges `id` owns: sorted, disjoint, adjacent ranges merged, none wrapping.
     /// Errors: unknown_node.
-    std::vector<TokenRange> ranges_of(const NodeId& id) const;
+    template <class K, class = detail::IdArg<NodeId, K>>
+    std::vector<TokenRange> ranges_of(const K& id) const;
 
     /// The share of the ring `id` owns, in [0, 1]. Errors: unknown_node.
-    double ownership(const NodeId& id) const;
+    template <class K, class = detail::IdArg<NodeId, K>>
+    double ownership(const K& id) const;
 
     /// The share of every member, by ascending id; the shares sum to 1.
     std::vector<std::pair<NodeId, double>> ownership() const;
@@ -308,8 +327,10 @@ private:
     std::size_t lower_bound(Token t) const noexcept {
         return tokens_.empty() ? 0 : index_.lower_bound(tokens_.data(), t);
     }
-    std::size_t find(const NodeId& id) const;
-    std::size_t index_of(const NodeId& id) const;
+    template <class K>
+    std::size_t find(const K& id) const;
+    template <class K>
+    std::size_t index_of(const K& id) const;
     std::vector<Token> node_tokens(std::size_t node) const;
     std::vector<std::size_t> node_positions(std::size_t node) const;
     void check_capacity(std::uint64_t extra) const;
@@ -334,9 +355,12 @@ private:
 // ---- implementation ------------------------------------------------------------------------
 
 template <class Hash, class NodeId>
-std::size_t Ring<Hash, NodeId>::find(const NodeId& id) const {
+template <class K>
+std::size_t Ring<Hash, NodeId>::find(const K& key) const {
+    const auto& id = detail::as_id<NodeId>(key);
+    using Id = std::decay_t<decltype(id)>;
     auto it = std::lower_bound(nodes_.begin(), nodes_.end(), id,
-                               [](const NodeEntry& e, const NodeId& v) { return e.id < v; });
+                               [](const NodeEntry& e, const Id& v) { return e.id < v; });
     if (it == nodes_.end() || id < it->id) {
         return npos;
     }
@@ -344,10 +368,12 @@ std::size_t Ring<Hash, NodeId>::find(const NodeId& id) const {
 }
 
 template <class Hash, class NodeId>
-std::size_t Ring<Hash, NodeId>::index_of(const NodeId& id) const {
-    const std::size_t i = find(id);
+template <class K>
+std::size_t Ring<Hash, NodeId>::index_of(const K& key) const {
+    const std::size_t i = find(key);
     if (i == npos) {
-        detail::raise(Errc::unknown_node, "node " + detail::describe(id) + " is not in the ring");
+        detail::raise(Errc::unknown_node, "node " + detail::describe(detail::as_id<NodeId>(key)) +
+                                              " is not in the ring");
     }
     return i;
 }
@@ -591,7 +617,8 @@ std::vector<Token> Ring<Hash, NodeId>::derived_tokens(const NodeId& id, std::uin
 }
 
 template <class Hash, class NodeId>
-void Ring<Hash, NodeId>::remove_node(const NodeId& id) {
+template <class K, class>
+void Ring<Hash, NodeId>::remove_node(const K& id) {
     const std::size_t gone = index_of(id);
     const std::size_t keep = tokens_.size() - nodes_[gone].vnodes;
     std::vector<Token> tokens;
@@ -678,7 +705,8 @@ std::vector<std::size_t> Ring<Hash, NodeId>::node_positions(std::size_t node) co
 }
 
 template <class Hash, class NodeId>
-std::vector<TokenRange> Ring<Hash, NodeId>::ranges_of(const NodeId& id) const {
+template <class K, class>
+std::vector<TokenRange> Ring<Hash, NodeId>::ranges_of(const K& id) const {
     const std::size_t node = index_of(id);
     const std::size_t n = tokens_.size();
     std::vector<TokenRange> ranges;
@@ -711,7 +739,8 @@ std::vector<TokenRange> Ring<Hash, NodeId>::ranges_of(const NodeId& id) const {
 }
 
 template <class Hash, class NodeId>
-double Ring<Hash, NodeId>::ownership(const NodeId& id) const {
+template <class K, class>
+double Ring<Hash, NodeId>::ownership(const K& id) const {
     double total = 0;
     for (const TokenRange& r : ranges_of(id)) {
         total += r.fraction();

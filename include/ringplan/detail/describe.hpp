@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 RINGPLAN_NAMESPACE_BEGIN
 namespace detail {
@@ -52,6 +53,8 @@ std::string describe(const NodeId& id) {
         append_quoted(out, std::string_view(id));
     } else if constexpr (std::is_integral<NodeId>::value) {
         out = std::to_string(id);
+    } else if constexpr (!HasByteRepr<NodeId>::value) {
+        out = "(an id with no byte representation)";  // a lookup key of a user type
     } else {
         // Any node id has bytes; show them in hex (at most 64).
         static constexpr char hex[] = "0123456789abcdef";
@@ -69,6 +72,32 @@ std::string describe(const NodeId& id) {
         }
     }
     return out;
+}
+
+template <class A, class B, class = void>
+struct LessComparable : std::false_type {};
+template <class A, class B>
+struct LessComparable<
+    A, B,
+    std::void_t<decltype(static_cast<bool>(std::declval<const A&>() < std::declval<const B&>())),
+                decltype(static_cast<bool>(std::declval<const B&>() < std::declval<const A&>()))>>
+    : std::true_type {};
+
+// A node-id argument: NodeId itself, anything ordered against it both ways (heterogeneous
+// lookup), or any number for a numeric NodeId (converted, so no signed/unsigned comparison).
+template <class NodeId, class K>
+using IdArg = std::enable_if_t<
+    std::is_same<std::decay_t<K>, NodeId>::value || LessComparable<NodeId, K>::value ||
+    (std::is_arithmetic<NodeId>::value && std::is_arithmetic<std::decay_t<K>>::value)>;
+
+// The id to compare with: a number converted to a numeric NodeId, else the argument itself.
+template <class NodeId, class K>
+decltype(auto) as_id(const K& key) {
+    if constexpr (std::is_arithmetic<NodeId>::value && std::is_arithmetic<K>::value) {
+        return static_cast<NodeId>(key);
+    } else {
+        return (key);
+    }
 }
 
 template <class Hash, class = void>
