@@ -1,6 +1,6 @@
 # An overlay port that builds ringplan from this source tree (two levels up):
 #   vcpkg install ringplan --overlay-ports=<ringplan checkout>/ports
-# or "overlay-ports" in a vcpkg-configuration.json (README.md, "Install"). vcpkg keys its
+# or "overlay-ports" in a vcpkg-configuration.json (docs/install.md). vcpkg keys its
 # binary cache on the port's own files, not on this tree: after changing the sources, install
 # with --no-binarycaching (or raise "port-version" in vcpkg.json). A port for the vcpkg registry
 # would fetch a release with vcpkg_from_github instead of pointing at a checkout.
