@@ -154,7 +154,7 @@ public:
             }
         }
     }
-    const std::string& owner_of(Token t) const {
+    const std::string& owner_at(Token t) const {
         auto it = map_.lower_bound(t);
         if (it == map_.end()) {
             it = map_.begin();
@@ -219,21 +219,21 @@ public:
         return r;
     }
 
-    std::size_t vnode_of(Token t) const {
+    std::size_t vnode_at(Token t) const {
         const auto i = static_cast<std::size_t>(
             std::lower_bound(tokens_.begin(), tokens_.end(), t) - tokens_.begin());
         return i == tokens_.size() ? 0 : i;
     }
-    std::uint32_t owner_index(Token t) const { return owners_[vnode_of(t)]; }
-    const std::string& owner_of(Token t) const { return nodes_[owner_index(t)]; }
+    std::uint32_t owner_index(Token t) const { return owners_[vnode_at(t)]; }
+    const std::string& owner_at(Token t) const { return nodes_[owner_index(t)]; }
 
     /// The first min(rf, nodes) distinct nodes clockwise from t's owner, into out[0..]; returns
     /// how many. No allocation: `out` holds at least rf entries.
-    std::size_t replicas_of(Token t, std::size_t rf, std::uint32_t* out) const {
+    std::size_t replicas_at(Token t, std::size_t rf, std::uint32_t* out) const {
         const std::size_t want = std::min(rf, distinct_nodes_);
         const std::size_t n = tokens_.size();
         std::size_t found = 0;
-        for (std::size_t i = vnode_of(t), step = 0; step < n && found < want; ++step) {
+        for (std::size_t i = vnode_at(t), step = 0; step < n && found < want; ++step) {
             const std::uint32_t o = owners_[i];
             if (std::find(out, out + found, o) == out + found) {
                 out[found++] = o;
@@ -294,7 +294,7 @@ inline std::uint32_t jump_consistent_hash(std::uint64_t key, std::uint32_t bucke
 class JumpTable {
 public:
     explicit JumpTable(std::vector<std::string> ids) : nodes_(std::move(ids)) {}
-    const std::string& owner_of(Token t) const {
+    const std::string& owner_at(Token t) const {
         return nodes_[jump_consistent_hash(t, static_cast<std::uint32_t>(nodes_.size()))];
     }
     std::size_t memory_usage() const { return nodes_.capacity() * sizeof(std::string); }

@@ -2,10 +2,12 @@
 //
 //   owner/<impl>/<vnodes>          independent lookups (throughput: the CPU overlaps them)
 //   owner_latency/<impl>/<vnodes>  each lookup's token depends on the previous result
-//   owner_batch/ringplan/<vnodes>  Ring::owners_of over a block of tokens
+//   owner_batch/ringplan/<vnodes>  Ring::owners_at over a block of tokens
+//   replicas/ringplan/<vnodes>     Ring::replicas_at(t, Rf{3}), the vector form
+//   replicas_into/<impl>/<vnodes>  rf 3 into caller storage (ringplan, sorted_vector)
 //   build/<impl>/<vnodes>          a whole ring from a node list, vnode hashing included
 //
-// impl: ringplan (Ring<>::owner_of), std_map (std::map lower_bound with wrap), sorted_vector
+// impl: ringplan (Ring<>::owner_at), std_map (std::map lower_bound with wrap), sorted_vector
 // (std::lower_bound over sorted tokens: ketama, Envoy), jump (Lamping-Veach jump hash, no ring).
 // Every lookup row processes blocks of `block` probes per iteration; items/s is lookups/s.
 // Run with bench/run (Release, -O2); docs/performance.md has the results.
@@ -68,7 +70,7 @@ template <class Baseline>
 bool agrees_with_ringplan(const Shape& s, const Baseline& baseline) {
     const Ring& ring = ring_of(s);
     for (Token t : probes()) {
-        if (baseline.owner_of(t) != ring.owner_of(t)) {
+        if (baseline.owner_at(t) != ring.owner_at(t)) {
             return false;
         }
     }
@@ -107,7 +109,7 @@ void run(benchmark::State& state, Lookup lookup) {
 template <bool Latency>
 void owner_ringplan(benchmark::State& state, Shape s) {
     const Ring& ring = ring_of(s);
-    run<Latency>(state, [&](Token t) { return &ring.owner_of(t); });
+    run<Latency>(state, [&](Token t) { return &ring.owner_at(t); });
     state.counters["bytes_per_vnode"] = per_vnode(ring.memory_usage(), ring.vnode_count());
 }
 
@@ -117,7 +119,7 @@ void owner_std_map(benchmark::State& state, Shape s) {
     if (!checked(state, "std_map", s, m.ring)) {
         return;
     }
-    run<Latency>(state, [&](Token t) { return &m.ring.owner_of(t); });
+    run<Latency>(state, [&](Token t) { return &m.ring.owner_at(t); });
     state.counters["bytes_per_vnode"] = per_vnode(m.heap_bytes, m.ring.vnode_count());
 }
 
@@ -127,14 +129,14 @@ void owner_sorted_vector(benchmark::State& state, Shape s) {
     if (!checked(state, "sorted_vector", s, v)) {
         return;
     }
-    run<Latency>(state, [&](Token t) { return &v.owner_of(t); });
+    run<Latency>(state, [&](Token t) { return &v.owner_at(t); });
     state.counters["bytes_per_vnode"] = per_vnode(v.memory_usage(), v.vnode_count());
 }
 
 template <bool Latency>
 void owner_jump(benchmark::State& state, Shape s) {
     const JumpTable& j = jump_of(s);
-    run<Latency>(state, [&](Token t) { return &j.owner_of(t); });
+    run<Latency>(state, [&](Token t) { return &j.owner_at(t); });
     // No vnodes: the node table spread over the ring size it stands in for.
     state.counters["bytes_per_vnode"] = per_vnode(j.memory_usage(), s.total());
 }
@@ -146,13 +148,62 @@ void owner_batch_ringplan(benchmark::State& state, Shape s) {
     std::array<const std::string*, block> out{};
     std::size_t i = 0;
     for (auto _ : state) {
-        ring.owners_of(p.data() + (i & mask), block, out.data());
+        ring.owners_at(p.data() + (i & mask), block, out.data());
         i += block;
         benchmark::DoNotOptimize(out.data());
         benchmark::ClobberMemory();
     }
     state.SetItemsProcessed(state.iterations() * to_i64(block));
     state.counters["bytes_per_vnode"] = per_vnode(ring.memory_usage(), ring.vnode_count());
+}
+
+// Replica lists at rf 3, per probe: the vector form (one allocation, the result), the form
+// into caller storage (none), and the sorted-vector ring's walk into caller storage.
+constexpr std::size_t replicas_rf = 3;
+
+template <class Replicas>
+void run_replicas(benchmark::State& state, Replicas replicas) {
+    const std::vector<Token>& p = probes();
+    const std::size_t mask = p.size() - 1;
+    std::size_t i = 0;
+    std::size_t total = 0;
+    for (auto _ : state) {
+        const Token* t = p.data() + (i & mask);
+        for (std::size_t j = 0; j < block; ++j) {
+            total += replicas(t[j]);
+        }
+        i += block;
+        benchmark::DoNotOptimize(total);
+    }
+    state.SetItemsProcessed(state.iterations() * to_i64(block));
+}
+
+void replicas_ringplan(benchmark::State& state, Shape s) {
+    const Ring& ring = ring_of(s);
+    run_replicas(state, [&](Token t) {
+        const std::vector<std::string> r = ring.replicas_at(t, ringplan::Rf{replicas_rf});
+        return r.size();
+    });
+}
+
+void replicas_into_ringplan(benchmark::State& state, Shape s) {
+    const Ring& ring = ring_of(s);
+    const std::string* out[replicas_rf];
+    run_replicas(state, [&](Token t) {
+        const std::size_t k = ring.replicas_at(t, ringplan::Rf{replicas_rf}, out);
+        benchmark::DoNotOptimize(out[0]);
+        return k;
+    });
+}
+
+void replicas_into_sorted_vector(benchmark::State& state, Shape s) {
+    const SortedVectorRing& v = sorted_of(s);
+    std::uint32_t out[replicas_rf];
+    run_replicas(state, [&](Token t) {
+        const std::size_t k = v.replicas_at(t, replicas_rf, out);
+        benchmark::DoNotOptimize(out[0]);
+        return k;
+    });
 }
 
 // ---- build --------------------------------------------------------------------------------------
@@ -227,6 +278,14 @@ const bool registered = [] {
     }
     for (std::size_t n : lookup_sizes) {
         add("owner_batch/ringplan/" + std::to_string(n), owner_batch_ringplan, n,
+            benchmark::kMicrosecond);
+    }
+    for (std::size_t n : lookup_sizes) {
+        add("replicas/ringplan/" + std::to_string(n), replicas_ringplan, n,
+            benchmark::kMicrosecond);
+        add("replicas_into/ringplan/" + std::to_string(n), replicas_into_ringplan, n,
+            benchmark::kMicrosecond);
+        add("replicas_into/sorted_vector/" + std::to_string(n), replicas_into_sorted_vector, n,
             benchmark::kMicrosecond);
     }
     const std::pair<const char*, Fn> builders[] = {

@@ -120,8 +120,8 @@ void naive_plan(const SortedVectorRing& before, const SortedVectorRing& after,
     std::uint32_t rb[8];
     std::uint32_t ra[8];
     for (std::size_t k = 0; k < keys.size(); ++k) {
-        const std::size_t nb = before.replicas_of(keys[k], rf, rb);
-        const std::size_t na = after.replicas_of(keys[k], rf, ra);
+        const std::size_t nb = before.replicas_at(keys[k], rf, rb);
+        const std::size_t na = after.replicas_at(keys[k], rf, ra);
         for (std::size_t a = 0; a < na; ++a) {
             if (std::find(rb, rb + nb, ra[a]) != rb + nb) {
                 continue;

@@ -150,7 +150,7 @@ def render(context, machine, rows, has_median):
     L.append("## Lookups: ns per lookup (median)\n")
     L.append("Probes are random precomputed tokens (no hashing); `owner` issues independent "
              "lookups, `owner_latency` makes each depend on the previous result, `owner_batch` is "
-             "`owners_of` over blocks of 1024.\n")
+             "`owners_at` over blocks of 1024.\n")
     L.append("| benchmark | " + " | ".join(size_label(n) for n in LOOKUP_SIZES) + " |")
     L.append("|---|" + "---:|" * len(LOOKUP_SIZES))
     for fam in ("owner", "owner_latency"):
@@ -268,7 +268,7 @@ set xtics ('10^3' 1000, '10^4' 10000, '10^5' 100000, '10^6' 1000000)
 set yrange [1:3000]
 set multiplot layout 1,2
 set title 'owner: independent lookups'
-plot {lines(('owner', 'owner_batch'), lambda f, i: i + (' owners_of (batch)' if f == 'owner_batch' else ''))}
+plot {lines(('owner', 'owner_batch'), lambda f, i: i + (' owners_at (batch)' if f == 'owner_batch' else ''))}
 set title 'owner_latency: each lookup waits for the previous'
 plot {lines(('owner_latency',), lambda f, i: i)}
 unset multiplot

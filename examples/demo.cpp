@@ -36,7 +36,7 @@ void print_plan(const char* title, const Plan& plan, double optimum,
     }
     std::vector<ringplan::Token> tokens;
     for (const auto& k : keys) {
-        tokens.push_back(ringplan::key_token(k));
+        tokens.push_back(ringplan::Ring<>::key_token(k));
     }
     const std::size_t moved = ringplan::project_tokens(plan, tokens).size();
     std::printf("of %zu keys, %zu key copies move", keys.size(), moved);

@@ -62,7 +62,7 @@ TEST_CASE("a Cassandra ring routes as Murmur3Partitioner and SimpleStrategy",
                                              {"n3", {3074457345618258602}}});
     // A key's owner is the first node token >= the key token, wrapping (Cassandra's ring).
     const auto owner_of_signed = [&](std::int64_t t) {
-        return ring.owner_of(cassandra::token_to_unsigned(t));
+        return ring.owner_at(cassandra::token_to_unsigned(t));
     };
     CHECK(owner_of_signed(-3074457345618258603) == "n2");
     CHECK(owner_of_signed(-3074457345618258602) == "n3");

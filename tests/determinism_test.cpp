@@ -42,12 +42,12 @@ TEST_CASE("golden owners for fixed keys", "[determinism][golden]") {
     // Derived by hand from golden_ring.txt: a token's owner is the first vnode >= it.
     ringplan::Ring<> ring;
     ring.add_nodes({"alpha", "beta", "gamma"}, 4);
-    CHECK(ring.owner_of(0) == "gamma");                     // first vnode 59521731619254737
-    CHECK(ring.owner_of(59521731619254737ULL) == "gamma");  // exactly on it
-    CHECK(ring.owner_of(59521731619254738ULL) == "gamma");  // next is gamma@1161789918044276727
-    CHECK(ring.owner_of(1161789918044276728ULL) == "beta");
-    CHECK(ring.owner_of(18138696951375821575ULL) == "gamma");  // past the last: wraps
-    CHECK(ring.replicas_of(3703121157795444948ULL, ringplan::Rf{3}) ==
+    CHECK(ring.owner_at(0) == "gamma");                     // first vnode 59521731619254737
+    CHECK(ring.owner_at(59521731619254737ULL) == "gamma");  // exactly on it
+    CHECK(ring.owner_at(59521731619254738ULL) == "gamma");  // next is gamma@1161789918044276727
+    CHECK(ring.owner_at(1161789918044276728ULL) == "beta");
+    CHECK(ring.owner_at(18138696951375821575ULL) == "gamma");  // past the last: wraps
+    CHECK(ring.replicas_at(3703121157795444948ULL, ringplan::Rf{3}) ==
           std::vector<std::string>{"alpha", "gamma", "beta"});
 }
 
@@ -110,5 +110,5 @@ TEST_CASE("equal tokens are ordered by node id", "[determinism][collision]") {
     CHECK(ties > 20);
     // The smallest id on a shared token owns it.
     const Token t = forward.vnode_token(0);
-    CHECK(forward.owner_of(t) == forward.vnode_node(0));
+    CHECK(forward.owner_at(t) == forward.vnode_node(0));
 }

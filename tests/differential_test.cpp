@@ -36,11 +36,11 @@ void run_differential(std::uint64_t seed, int rounds, bool explicit_tokens) {
         }
         for (Token t : probes) {
             INFO("round " << round << " token " << t);
-            REQUIRE(ring.owner_of(t) == naive.owner(t));
+            REQUIRE(ring.owner_at(t) == naive.owner(t));
             const std::size_t rf = 1 + rng() % 5;
-            REQUIRE(ring.replicas_of(t, ringplan::Rf{rf}) == naive.replicas(t, rf));
+            REQUIRE(ring.replicas_at(t, ringplan::Rf{rf}) == naive.replicas(t, rf));
             if (ring.node_count() > 1) {
-                REQUIRE(ring.successor_of(t) == naive.replicas(t, 2).at(1));
+                REQUIRE(ring.successor_at(t) == naive.replicas(t, 2).at(1));
             }
         }
 

@@ -50,11 +50,11 @@ TEST_CASE("unknown_node", "[errors]") {
 TEST_CASE("empty_ring", "[errors]") {
     Ring ring;
     expect_error([&] { (void)ring.owner("key"); }, Errc::empty_ring, "no nodes");
-    expect_error([&] { (void)ring.owner_of(5); }, Errc::empty_ring, "no nodes");
+    expect_error([&] { (void)ring.owner_at(5); }, Errc::empty_ring, "no nodes");
     expect_error([&] { (void)ring.replicas("key", ringplan::Rf{3}); }, Errc::empty_ring,
                  "no nodes");
     expect_error([&] { (void)ring.successor("key"); }, Errc::empty_ring, "no nodes");
-    expect_error([&] { (void)ring.vnode_of(5); }, Errc::empty_ring, "no nodes");
+    expect_error([&] { (void)ring.vnode_at(5); }, Errc::empty_ring, "no nodes");
     CHECK(ring.ownership().empty());
     CHECK(ring.nodes().empty());
 }
@@ -73,7 +73,7 @@ TEST_CASE("invalid_rf", "[errors]") {
     const Ring ring = sample();
     expect_error([&] { (void)ring.replicas("key", ringplan::Rf{0}); }, Errc::invalid_rf,
                  "at least 1");
-    expect_error([&] { (void)ring.replicas_of(7, ringplan::Rf{0}); }, Errc::invalid_rf,
+    expect_error([&] { (void)ring.replicas_at(7, ringplan::Rf{0}); }, Errc::invalid_rf,
                  "at least 1");
 }
 
@@ -107,7 +107,7 @@ TEST_CASE("no_successor", "[errors]") {
     Ring ring;
     ring.add_node("lonely", 16);
     expect_error([&] { (void)ring.successor("key"); }, Errc::no_successor, "'lonely'");
-    expect_error([&] { (void)ring.successor_of(0); }, Errc::no_successor, "only node");
+    expect_error([&] { (void)ring.successor_at(0); }, Errc::no_successor, "only node");
 }
 
 TEST_CASE("too_many_vnodes", "[errors]") {
@@ -157,7 +157,7 @@ TEST_CASE("error codes have stable names", "[errors]") {
     CHECK(std::string(ringplan::to_string(Errc::invalid_limit)) == "invalid_limit");
     // Error is a std::runtime_error, so generic handlers catch it.
     try {
-        Ring().owner_of(0);
+        Ring().owner_at(0);
         FAIL("no error");
     } catch (const std::runtime_error& e) {
         CHECK(std::string(e.what()).find("empty_ring") != std::string::npos);

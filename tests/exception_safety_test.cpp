@@ -119,7 +119,7 @@ TEST_CASE("allocation failures leave the ring unchanged", "[exception_safety]") 
         CHECK(fail_every_allocation(ring, [](Ring& r) {
                   r.add_node_with_tokens("u", {5, 50, 500});
               }) > 3);
-        CHECK(ring.owner_of(50) == "u");
+        CHECK(ring.owner_at(50) == "u");
     }
     {
         Ring ring = sample();
@@ -213,7 +213,7 @@ TEST_CASE("a node id whose copy throws leaves the ring unchanged", "[exception_s
     CHECK(fail_every_copy([&](FragileRing& r) {
               r.add_node_with_tokens(Fragile("e"), {7, 8});
           }) > 1);
-    CHECK(ring.owner_of(8) == Fragile("e"));
+    CHECK(ring.owner_at(8) == Fragile("e"));
 }
 
 TEST_CASE("replicas into caller storage allocate nothing", "[exception_safety][replicas]") {
@@ -228,7 +228,7 @@ TEST_CASE("replicas into caller storage allocate nothing", "[exception_safety][r
         try {
             for (ringplan::Token t : {ringplan::Token{0}, ringplan::Token{999},
                                       ringplan::Token{1000}, ringplan::max_token}) {
-                got += ring.replicas_of(t, ringplan::Rf(rf), out);
+                got += ring.replicas_at(t, ringplan::Rf(rf), out);
             }
             by_key = ring.replicas(std::string_view("user:7"), ringplan::Rf(rf), out);
         } catch (const std::bad_alloc&) {
@@ -243,7 +243,7 @@ TEST_CASE("replicas into caller storage allocate nothing", "[exception_safety][r
     allocations_until_failure = 1;
     bool threw = false;
     try {
-        (void)ring.replicas_of(0, ringplan::Rf(2));
+        (void)ring.replicas_at(0, ringplan::Rf(2));
     } catch (const std::bad_alloc&) {
         threw = true;
     }

@@ -135,33 +135,33 @@ TEST_CASE("preference_list: down home replicas are replaced by hinted fallbacks"
     const Down none;
     const Down all = {"a", "b", "c", "d"};
     using L = std::vector<Entry>;
-    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{2}, up_unless(none)) ==
+    CHECK(ringplan::preference_list_at(ring, 150, ringplan::Rf{2}, up_unless(none)) ==
           L{home("b"), home("c")});
-    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{2}, up_unless(Down{"c"})) ==
+    CHECK(ringplan::preference_list_at(ring, 150, ringplan::Rf{2}, up_unless(Down{"c"})) ==
           L{home("b"), fallback("d", "c")});
-    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{2}, up_unless(Down{"b", "c"})) ==
+    CHECK(ringplan::preference_list_at(ring, 150, ringplan::Rf{2}, up_unless(Down{"b", "c"})) ==
           L{fallback("d", "b"), fallback("a", "c")});
     // A down node past the homes is skipped, never hinted for.
-    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{2}, up_unless(Down{"b", "d"})) ==
+    CHECK(ringplan::preference_list_at(ring, 150, ringplan::Rf{2}, up_unless(Down{"b", "d"})) ==
           L{home("c"), fallback("a", "b")});
     // Fewer healthy nodes than n: all of them; the last down home in walk order goes unnamed.
-    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{2},
+    CHECK(ringplan::preference_list_at(ring, 150, ringplan::Rf{2},
                                        up_unless(Down{"b", "c", "d"})) == L{fallback("a", "b")});
-    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{3}, up_unless(all)).empty());
+    CHECK(ringplan::preference_list_at(ring, 150, ringplan::Rf{3}, up_unless(all)).empty());
     // n larger than the ring: every node is a home.
-    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{9}, up_unless(Down{"c"})) ==
+    CHECK(ringplan::preference_list_at(ring, 150, ringplan::Rf{9}, up_unless(Down{"c"})) ==
           L{home("b"), home("d"), home("a")});
     // Healthy homes first, then fallbacks: the first n healthy nodes in walk order.
-    CHECK(ringplan::preference_list_of(ring, 150, ringplan::Rf{3}, up_unless(Down{"b"})) ==
+    CHECK(ringplan::preference_list_at(ring, 150, ringplan::Rf{3}, up_unless(Down{"b"})) ==
           L{home("c"), home("d"), fallback("a", "b")});
     // Keys hash to their token.
     const std::string key = "user:42";
     CHECK(ringplan::preference_list(ring, key, ringplan::Rf{2}, up_unless(none)) ==
-          ringplan::preference_list_of(ring, ringplan::Ring<>::key_token(key), ringplan::Rf{2},
+          ringplan::preference_list_at(ring, ringplan::Ring<>::key_token(key), ringplan::Rf{2},
                                        up_unless(none)));
     // is_up is asked once per distinct node met.
     std::size_t calls = 0;
-    (void)ringplan::preference_list_of(ring, 150, ringplan::Rf{2}, [&](const std::string&) {
+    (void)ringplan::preference_list_at(ring, 150, ringplan::Rf{2}, [&](const std::string&) {
         ++calls;
         return false;
     });
@@ -172,11 +172,11 @@ TEST_CASE("preference_list: errors", "[handoff]") {
     const ringplan::Ring<> ring = four();
     const Down none;
     expect_error(
-        [&] { (void)ringplan::preference_list_of(ring, 1, ringplan::Rf{0}, up_unless(none)); },
+        [&] { (void)ringplan::preference_list_at(ring, 1, ringplan::Rf{0}, up_unless(none)); },
         Errc::invalid_rf, "at least 1");
     expect_error(
         [&] {
-            (void)ringplan::preference_list_of(ringplan::Ring<>(), 1, ringplan::Rf{1},
+            (void)ringplan::preference_list_at(ringplan::Ring<>(), 1, ringplan::Rf{1},
                                                up_unless(none));
         },
         Errc::empty_ring, "no nodes");
@@ -191,13 +191,13 @@ void check_random_preference_lists(std::uint64_t seed) {
         const auto up = up_unless(c.down);
         const std::size_t healthy = c.ids.size() - c.down.size();
         for (Token t : probes(c.naive, rng)) {
-            const auto got = ringplan::preference_list_of(c.ring, t, ringplan::Rf{n}, up);
+            const auto got = ringplan::preference_list_at(c.ring, t, ringplan::Rf{n}, up);
             const auto want = naive_preference(c.naive, t, n, c.down);
             INFO("token " << t << " n " << n << ": got " << show(got) << ", model " << show(want));
             REQUIRE(got == want);
             // The structural promises, checked directly as well.
             CHECK(got.size() == std::min(n, healthy));
-            const auto homes = c.ring.replicas_of(t, ringplan::Rf{n});
+            const auto homes = c.ring.replicas_at(t, ringplan::Rf{n});
             std::set<std::string> nodes, hints;
             bool fallback_seen = false;
             for (const Entry& e : got) {
@@ -357,7 +357,7 @@ TEST_CASE("hint return and preference lists with fewer healthy nodes than rf end
 }
 
 TEST_CASE("preference_list past 16 nodes met or down homes matches the model", "[handoff]") {
-    // preference_list_of keeps up to 16 nodes met and down homes in place, then moves them to
+    // preference_list_at keeps up to 16 nodes met and down homes in place, then moves them to
     // the heap: many nodes, most of them down, cross that bound both ways.
     std::mt19937_64 rng(1129);
     for (int round = 0; round < 60; ++round) {
@@ -377,7 +377,7 @@ TEST_CASE("preference_list past 16 nodes met or down homes matches the model", "
             const Token t = rng();
             const std::size_t n = 1 + rng() % 30;
             INFO("round " << round << ", token " << t << ", n " << n);
-            CHECK(ringplan::preference_list_of(ring, t, ringplan::Rf{n}, up_unless(down)) ==
+            CHECK(ringplan::preference_list_at(ring, t, ringplan::Rf{n}, up_unless(down)) ==
                   naive_preference(naive, t, n, down));
         }
     }

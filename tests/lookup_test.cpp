@@ -27,27 +27,27 @@ Ring three_nodes() {
 
 TEST_CASE("owner is the first vnode at or after the token, wrapping", "[lookup][edge]") {
     const Ring ring = three_nodes();
-    CHECK(ring.owner_of(0) == "n1");
-    CHECK(ring.owner_of(199) == "n1");
-    CHECK(ring.owner_of(200) == "n1");  // exactly on a vnode: that vnode
-    CHECK(ring.owner_of(201) == "n2");  // one past it: the next
-    CHECK(ring.owner_of(400) == "n2");
-    CHECK(ring.owner_of(401) == "n3");
-    CHECK(ring.owner_of(700) == "n3");
-    CHECK(ring.owner_of(701) == "n1");  // past the last vnode: wraps to the first
-    CHECK(ring.owner_of(max_token) == "n1");
-    CHECK(ring.vnode_of(0) == 0);
-    CHECK(ring.vnode_of(201) == 1);
-    CHECK(ring.vnode_of(max_token) == 0);
+    CHECK(ring.owner_at(0) == "n1");
+    CHECK(ring.owner_at(199) == "n1");
+    CHECK(ring.owner_at(200) == "n1");  // exactly on a vnode: that vnode
+    CHECK(ring.owner_at(201) == "n2");  // one past it: the next
+    CHECK(ring.owner_at(400) == "n2");
+    CHECK(ring.owner_at(401) == "n3");
+    CHECK(ring.owner_at(700) == "n3");
+    CHECK(ring.owner_at(701) == "n1");  // past the last vnode: wraps to the first
+    CHECK(ring.owner_at(max_token) == "n1");
+    CHECK(ring.vnode_at(0) == 0);
+    CHECK(ring.vnode_at(201) == 1);
+    CHECK(ring.vnode_at(max_token) == 0);
 }
 
 TEST_CASE("vnodes at 0 and at 2^64-1", "[lookup][edge]") {
     Ring ring;
     ring.add_node_with_tokens("low", {0});
     ring.add_node_with_tokens("high", {max_token});
-    CHECK(ring.owner_of(0) == "low");
-    CHECK(ring.owner_of(1) == "high");
-    CHECK(ring.owner_of(max_token) == "high");
+    CHECK(ring.owner_at(0) == "low");
+    CHECK(ring.owner_at(1) == "high");
+    CHECK(ring.owner_at(max_token) == "high");
     CHECK(ring.ranges_of("low") == Ranges{{0, 0}});
     CHECK(ring.ranges_of("high") == Ranges{{1, max_token}});
 
@@ -61,8 +61,8 @@ TEST_CASE("a single-vnode ring owns every token", "[lookup][edge]") {
     Ring ring;
     ring.add_node_with_tokens("solo", {1000});
     for (Token t : {Token{0}, Token{999}, Token{1000}, Token{1001}, max_token}) {
-        CHECK(ring.owner_of(t) == "solo");
-        CHECK(ring.replicas_of(t, ringplan::Rf{3}) == std::vector<std::string>{"solo"});
+        CHECK(ring.owner_at(t) == "solo");
+        CHECK(ring.replicas_at(t, ringplan::Rf{3}) == std::vector<std::string>{"solo"});
     }
     CHECK(ring.ranges_of("solo") == Ranges{{0, max_token}});
     CHECK(ring.ownership("solo") == 1.0);
@@ -80,6 +80,13 @@ TEST_CASE("ranges_of lists sorted, disjoint, merged ranges, split at the top", "
     merged.add_node_with_tokens("b", {40});
     CHECK(merged.ranges_of("a") == Ranges{{0, 30}, {41, max_token}});
     CHECK(merged.ranges_of("b") == Ranges{{31, 40}});
+
+    // A range's width, in tokens and as a share of the ring: the whole ring is 2^64 tokens.
+    CHECK(TokenRange{31, 40}.token_count() == 10.0);
+    CHECK(TokenRange{5, 5}.token_count() == 1.0);
+    CHECK(TokenRange{0, max_token}.token_count() == 18446744073709551616.0);
+    CHECK(TokenRange{0, max_token}.fraction() == 1.0);
+    CHECK(TokenRange{0, (max_token >> 2)}.fraction() == 0.25);
 }
 
 TEST_CASE("ownership shares follow the ranges and sum to one", "[lookup][ownership]") {
@@ -105,17 +112,17 @@ TEST_CASE("replicas are the first rf distinct nodes clockwise", "[lookup][replic
     ring.add_node_with_tokens("a", {100, 200});
     ring.add_node_with_tokens("b", {300});
     ring.add_node_with_tokens("c", {400, 500});
-    CHECK(ring.replicas_of(50, ringplan::Rf{1}) == std::vector<std::string>{"a"});
-    CHECK(ring.replicas_of(50, ringplan::Rf{2}) ==
+    CHECK(ring.replicas_at(50, ringplan::Rf{1}) == std::vector<std::string>{"a"});
+    CHECK(ring.replicas_at(50, ringplan::Rf{2}) ==
           std::vector<std::string>{"a", "b"});  // skips a's 2nd vnode
-    CHECK(ring.replicas_of(350, ringplan::Rf{3}) ==
+    CHECK(ring.replicas_at(350, ringplan::Rf{3}) ==
           std::vector<std::string>{"c", "a", "b"});  // wraps
-    CHECK(ring.replicas_of(350, ringplan::Rf{10}) ==
+    CHECK(ring.replicas_at(350, ringplan::Rf{10}) ==
           std::vector<std::string>{"c", "a", "b"});  // capped
-    CHECK(ring.replicas_of(max_token, ringplan::Rf{2}) == std::vector<std::string>{"a", "b"});
+    CHECK(ring.replicas_at(max_token, ringplan::Rf{2}) == std::vector<std::string>{"a", "b"});
     // The owner always comes first.
     for (Token t : {Token{0}, Token{150}, Token{300}, Token{301}, Token{450}, max_token}) {
-        CHECK(ring.replicas_of(t, ringplan::Rf{3}).front() == ring.owner_of(t));
+        CHECK(ring.replicas_at(t, ringplan::Rf{3}).front() == ring.owner_at(t));
     }
 }
 
@@ -123,9 +130,9 @@ TEST_CASE("successor is the next vnode of a different node", "[lookup][successor
     Ring ring;
     ring.add_node_with_tokens("a", {100, 200});
     ring.add_node_with_tokens("b", {300});
-    CHECK(ring.successor_of(50) == "b");   // a@100 -> a@200 is the same node -> b@300
-    CHECK(ring.successor_of(250) == "a");  // b@300 wraps to a@100
-    CHECK(ring.successor_of(max_token) == "b");
+    CHECK(ring.successor_at(50) == "b");   // a@100 -> a@200 is the same node -> b@300
+    CHECK(ring.successor_at(250) == "a");  // b@300 wraps to a@100
+    CHECK(ring.successor_at(max_token) == "b");
 }
 
 TEST_CASE("key lookups hash the key with the ring's policy", "[lookup]") {
@@ -133,14 +140,14 @@ TEST_CASE("key lookups hash the key with the ring's policy", "[lookup]") {
     ring.add_nodes({"a", "b", "c"}, 64);
     for (const std::string key :
          {"", "user:1", "user:2", "cart:42", "a much longer key than most"}) {
-        const Token t = ringplan::key_token(key);
+        const Token t = ringplan::key_token<ringplan::Xxh3>(key);
         CHECK(Ring::key_token(key) == t);
-        CHECK(ring.owner(key) == ring.owner_of(t));
-        CHECK(ring.replicas(key, ringplan::Rf{2}) == ring.replicas_of(t, ringplan::Rf{2}));
-        CHECK(ring.successor(key) == ring.successor_of(t));
+        CHECK(ring.owner(key) == ring.owner_at(t));
+        CHECK(ring.replicas(key, ringplan::Rf{2}) == ring.replicas_at(t, ringplan::Rf{2}));
+        CHECK(ring.successor(key) == ring.successor_at(t));
         CHECK(ring.owner(key) != ring.successor(key));
     }
-    CHECK(ring.owner(std::uint64_t{7}) == ring.owner_of(ringplan::key_token(std::uint64_t{7})));
+    CHECK(ring.owner(std::uint64_t{7}) == ring.owner_at(Ring::key_token(std::uint64_t{7})));
 }
 
 namespace {
@@ -165,13 +172,13 @@ void check_lookups(const Ring& ring, std::mt19937_64& rng) {
         probes.push_back(rng());
     }
     std::vector<const std::string*> batch(probes.size());
-    ring.owners_of(probes.data(), probes.size(), batch.data());
+    ring.owners_at(probes.data(), probes.size(), batch.data());
     for (std::size_t i = 0; i < probes.size(); ++i) {
         INFO("token " << probes[i]);
         const std::string want = reference_owner(ring, tokens, probes[i]);
-        REQUIRE(ring.owner_of(probes[i]) == want);
+        REQUIRE(ring.owner_at(probes[i]) == want);
         REQUIRE(*batch[i] == want);
-        REQUIRE(batch[i] == &ring.owner_of(probes[i]));  // points into the ring
+        REQUIRE(batch[i] == &ring.owner_at(probes[i]));  // points into the ring
     }
     for (std::size_t i = 1; i < ring.vnode_count(); ++i) {
         REQUIRE(ring.vnode_token(i - 1) <= ring.vnode_token(i));
@@ -233,7 +240,7 @@ TEST_CASE("batch lookups of keys", "[lookup][batch]") {
     for (std::size_t i = 0; i < keys.size(); ++i) {
         CHECK(out[i] == &ring.owner(keys[i]));
     }
-    ring.owners_of(nullptr, 0, nullptr);  // nothing to do, nothing touched
+    ring.owners_at(nullptr, 0, nullptr);  // nothing to do, nothing touched
     Ring empty;
     CHECK_THROWS_AS(empty.owners(keys.data(), 1, out.data()), ringplan::Error);
 }
@@ -252,7 +259,7 @@ TEST_CASE("replicas into caller storage match the vector form and the reference 
             const Token t = k % 5 == 0 ? ringplan::max_token : rng();
             const ringplan::Rf rf(1 + rng() % 15);
             std::vector<const std::string*> out(rf.value(), nullptr);
-            const std::size_t got = ring.replicas_of(t, rf, out.data());
+            const std::size_t got = ring.replicas_at(t, rf, out.data());
             INFO("round " << round << ", token " << t << ", rf " << rf.value());
             REQUIRE(got == std::min(rf.value(), ring.node_count()));
             // Nothing written past the count.
@@ -262,7 +269,7 @@ TEST_CASE("replicas into caller storage match the vector form and the reference 
             for (std::size_t i = 0; i < got; ++i) {
                 ids.push_back(*out[i]);
             }
-            CHECK(ids == ring.replicas_of(t, rf));
+            CHECK(ids == ring.replicas_at(t, rf));
             CHECK(ids == naive.replicas(t, rf.value()));
         }
         const std::string key = "key:" + std::to_string(round);
@@ -274,5 +281,5 @@ TEST_CASE("replicas into caller storage match the vector form and the reference 
     }
     Ring empty;
     const std::string* out[1] = {};
-    CHECK_THROWS_AS(empty.replicas_of(1, ringplan::Rf(1), out), ringplan::Error);
+    CHECK_THROWS_AS(empty.replicas_at(1, ringplan::Rf(1), out), ringplan::Error);
 }

@@ -133,7 +133,7 @@ TEST_CASE("add_nodes_with_tokens adds many explicit-token nodes at once", "[memb
     }
     CHECK(bulk == single);
     CHECK(bulk.vnode_count() == 4);
-    CHECK(bulk.owner_of(850) == "n1");
+    CHECK(bulk.owner_at(850) == "n1");
 }
 
 TEST_CASE("memory_usage stays near 18 bytes per vnode (docs/placement.md: 18.1)",

@@ -28,5 +28,5 @@ TEST_CASE("a ring and a plan on Fnv1a64 need no xxHash header", "[hash][headers]
     ring.add_nodes({"a", "b", "c"}, 16);
     const auto plan = ringplan::plan_leave(ring, std::string("b"), ringplan::Rf(2));
     CHECK_FALSE(plan.moves.empty());
-    CHECK(ring.owner("key") == ring.owner_of(ringplan::key_token<ringplan::Fnv1a64>("key")));
+    CHECK(ring.owner("key") == ring.owner_at(ringplan::key_token<ringplan::Fnv1a64>("key")));
 }

@@ -161,8 +161,8 @@ TEST_CASE("diff plans several changes at once", "[plan]") {
     for (const auto& m : plan.moves) {
         CHECK((m.to == "a" || m.to == "d" || m.to == "x" || m.to == "y"));
         for (Token t : {m.range.first, m.range.last}) {
-            const auto rb = before.replicas_of(t, ringplan::Rf{2});
-            const auto ra = after.replicas_of(t, ringplan::Rf{2});
+            const auto rb = before.replicas_at(t, ringplan::Rf{2});
+            const auto ra = after.replicas_at(t, ringplan::Rf{2});
             CHECK(std::find(rb.begin(), rb.end(), m.from) != rb.end());
             CHECK(std::find(ra.begin(), ra.end(), m.to) != ra.end());
             CHECK(std::find(rb.begin(), rb.end(), m.to) == rb.end());
@@ -563,5 +563,5 @@ TEST_CASE("plans beside a node of 100,000 vnodes visit runs, not vnodes", "[plan
     const auto leave1 = ringplan::plan_leave(ring, "small", ringplan::Rf{1});
     REQUIRE(leave1.moves.size() >= 1);
     CHECK(leave1.moves.front().to == "big");
-    CHECK(ring.successor_of(ring.vnode_token(0)) != ring.vnode_node(0));
+    CHECK(ring.successor_at(ring.vnode_token(0)) != ring.vnode_node(0));
 }

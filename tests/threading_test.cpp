@@ -55,7 +55,7 @@ bool consistent(const Ring& ring, const std::string& key) {
     const std::string& owner = ring.owner(key);
     const std::vector<std::string> replicas = ring.replicas(key, ringplan::Rf{2});
     return ring.contains(owner) && !replicas.empty() && replicas.front() == owner &&
-           owner == ring.owner_of(Ring::key_token(key));
+           owner == ring.owner_at(Ring::key_token(key));
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ struct PreferenceEntry {
 /// the first `n` healthy distinct nodes clockwise from the owner.
 ///
 /// The home replicas are the first min(n, node_count()) distinct nodes clockwise
-/// (replicas_of(t, n)). Each healthy home replica is in the list without a hint. Each down home
+/// (replicas_at(t, n)). Each healthy home replica is in the list without a hint. Each down home
 /// replica is replaced by the next healthy distinct node further clockwise that is not a home
 /// replica, which carries a hint naming it: the k-th down home replica (in walk order) is
 /// paired with the k-th such fallback. A node is never listed twice.
@@ -56,15 +56,15 @@ struct PreferenceEntry {
 /// distinct node met. Cost: the walk stops at the n-th healthy distinct node.
 /// Errors: invalid_rf (n < 1), empty_ring.
 template <class Hash, class NodeId, class IsUp>
-[[nodiscard]] std::vector<PreferenceEntry<NodeId>> preference_list_of(
+[[nodiscard]] std::vector<PreferenceEntry<NodeId>> preference_list_at(
     const Ring<Hash, NodeId>& ring, Token t, Rf n, IsUp&& is_up);
 
-/// preference_list_of for the token of `key`.
+/// preference_list_at for the token of `key`.
 template <class Hash, class NodeId, class Key, class IsUp>
 [[nodiscard]] std::vector<PreferenceEntry<NodeId>> preference_list(const Ring<Hash, NodeId>& ring,
                                                                    const Key& key, Rf n,
                                                                    IsUp&& is_up) {
-    return preference_list_of(ring, Ring<Hash, NodeId>::key_token(key), n,
+    return preference_list_at(ring, Ring<Hash, NodeId>::key_token(key), n,
                               std::forward<IsUp>(is_up));
 }
 
@@ -93,7 +93,7 @@ template <class Hash, class NodeId, class K, class = detail::IdArg<NodeId, K>>
 namespace detail {
 
 // A list of small copyable values that lives in the object up to N entries and moves to
-// the heap beyond: preference_list_of's per-call lists cost no allocation for ordinary rf.
+// the heap beyond: preference_list_at's per-call lists cost no allocation for ordinary rf.
 template <class T, std::size_t N>
 class SmallBuffer {
 public:
@@ -165,9 +165,9 @@ private:
 }  // namespace detail
 
 template <class Hash, class NodeId, class IsUp>
-std::vector<PreferenceEntry<NodeId>> preference_list_of(const Ring<Hash, NodeId>& ring, Token t,
+std::vector<PreferenceEntry<NodeId>> preference_list_at(const Ring<Hash, NodeId>& ring, Token t,
                                                         Rf n, IsUp&& is_up) {
-    const std::size_t start = ring.vnode_of(t);  // empty_ring
+    const std::size_t start = ring.vnode_at(t);  // empty_ring
     // The walk goes run by run and ends with the n-th healthy node or once every node has been
     // met; is_up is asked once per distinct node, and `met` holds only the nodes met.
     // Up to 16 nodes met and down homes stay in place, off the heap (raw and out remain).

@@ -76,8 +76,10 @@ struct IsComplete<T, std::void_t<decltype(sizeof(T))>> : std::true_type {};
 
 }  // namespace detail
 
-/// The token a key hashes to under policy Hash.
-template <class Hash = Xxh3, class Key>
+/// The token a key hashes to under policy Hash, which has no default: a key's token depends on
+/// the ring's policy (ketama and Cassandra rings hash keys their own way). Ring<Hash>::key_token
+/// is this function with the ring's policy.
+template <class Hash, class Key>
 Token key_token(const Key& key) noexcept(noexcept(detail::bytes_of(key))) {
     static_assert(detail::IsComplete<Hash>::value,
                   "ringplan: the hash policy is only declared (for Xxh3, the default, include "

@@ -205,7 +205,7 @@ Plan<NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& af
     // Each ring's owner of a cut, by a cursor that only moves down: no search per cut.
     std::size_t ib = before.vnode_count();
     std::size_t ia = after.vnode_count();
-    const auto owner_at = [](const detail::RingView& v, std::size_t i) {
+    const auto owner_index = [](const detail::RingView& v, std::size_t i) {
         return i == v.base_size ? v.first() : detail::RingView::Pos{i, 0};
     };
     for (std::size_t k = cuts.size(); k-- > 0;) {
@@ -216,7 +216,7 @@ Plan<NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& af
         while (ia > 0 && ta[ia - 1] >= hi) {
             --ia;
         }
-        swept.at(owner_at(vb, ib), owner_at(va, ia), k + 1 == cuts.size());
+        swept.at(owner_index(vb, ib), owner_index(va, ia), k + 1 == cuts.size());
         planner.add(cuts[k == 0 ? cuts.size() - 1 : k - 1], hi, k == 0, swept.before(),
                     swept.after());
     }

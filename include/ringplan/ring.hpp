@@ -46,6 +46,10 @@ RINGPLAN_NAMESPACE_BEGIN
 ///
 /// Errors: every failing call throws ringplan::Error (or calls the error handler under
 /// -fno-exceptions) and leaves the ring exactly as it was.
+///
+/// Names: a function that takes a key is plain (owner, replicas, successor); one that takes a
+/// position on the ring, a token or an index, ends in _at (owner_at, replicas_at, successor_at,
+/// vnode_at, node_at); one that takes a member ends in _of (tokens_of, ranges_of).
 struct Xxh3;  // the default policy, defined in <ringplan/xxh3.hpp> (which users include)
 
 template <class Hash = Xxh3, class NodeId = std::string>
@@ -187,7 +191,7 @@ public:
 
     // ---- lookup ----------------------------------------------------------------------------
 
-    /// The token a key hashes to.
+    /// The token a key hashes to under this ring's policy: key_token<Hash>(key).
     template <class Key>
     static Token key_token(const Key& key) {
         return ringplan::key_token<Hash>(key);
@@ -195,26 +199,26 @@ public:
 
     /// The node that owns `key`. Errors: empty_ring.
     /// The reference points into the ring: it dies with the next add or remove (copy the id to
-    /// keep it). The same holds for owner_of, successor and successor_of.
+    /// keep it). The same holds for owner_at, successor and successor_at.
     template <class Key>
     const NodeId& owner(const Key& key) const {
-        return owner_of(key_token(key));
+        return owner_at(key_token(key));
     }
 
     /// The node that owns token `t`: the node of the first vnode >= t, wrapping.
     /// Errors: empty_ring.
-    const NodeId& owner_of(Token t) const {
+    const NodeId& owner_at(Token t) const {
         if (tokens_.empty()) {
             raise_empty();
         }
         return nodes_[index_.owner(tokens_.data(), owners_.data(), t)].id;
     }
 
-    /// Batch lookup: out[i] = &owner_of(tokens[i]) for i < count. On rings that do not fit in
+    /// Batch lookup: out[i] = &owner_at(tokens[i]) for i < count. On rings that do not fit in
     /// cache it overlaps the memory accesses of many lookups (prefetching ahead, no branch that
-    /// waits on memory), so it beats a loop of owner_of; on small rings it is that loop.
+    /// waits on memory), so it beats a loop of owner_at; on small rings it is that loop.
     /// Errors: empty_ring (if count > 0).
-    void owners_of(const Token* tokens, std::size_t count, const NodeId** out) const;
+    void owners_at(const Token* tokens, std::size_t count, const NodeId** out) const;
 
     /// Batch lookup of keys: out[i] = &owner(keys[i]). Errors: empty_ring (if count > 0).
     template <class Key>
@@ -226,7 +230,7 @@ public:
             for (std::size_t i = 0; i < m; ++i) {
                 tokens[i] = key_token(keys[done + i]);
             }
-            owners_of(tokens, m, out + done);
+            owners_at(tokens, m, out + done);
         }
     }
 
@@ -235,9 +239,9 @@ public:
     /// Errors: empty_ring.
     template <class Key>
     [[nodiscard]] std::vector<NodeId> replicas(const Key& key, Rf rf) const {
-        return replicas_of(key_token(key), rf);
+        return replicas_at(key_token(key), rf);
     }
-    [[nodiscard]] std::vector<NodeId> replicas_of(Token t, Rf rf) const;
+    [[nodiscard]] std::vector<NodeId> replicas_at(Token t, Rf rf) const;
 
     /// replicas into caller storage, allocating nothing (for per-request paths): writes
     /// pointers to the replicas, owner first, to out[0..k) and returns k = min(rf, node_count()).
@@ -245,23 +249,23 @@ public:
     /// Errors: empty_ring.
     template <class Key>
     std::size_t replicas(const Key& key, Rf rf, const NodeId** out) const {
-        return replicas_of(key_token(key), rf, out);
+        return replicas_at(key_token(key), rf, out);
     }
-    std::size_t replicas_of(Token t, Rf rf, const NodeId** out) const;
+    std::size_t replicas_at(Token t, Rf rf, const NodeId** out) const;
 
     /// The node of the next vnode clockwise, after the vnode that owns `key`, that belongs to a
     /// different physical node: where that vnode's range goes when its node leaves (rf = 1).
     /// Errors: empty_ring, no_successor (one node only).
     template <class Key>
     const NodeId& successor(const Key& key) const {
-        return successor_of(key_token(key));
+        return successor_at(key_token(key));
     }
-    const NodeId& successor_of(Token t) const;
+    const NodeId& successor_at(Token t) const;
 
     // ---- vnodes: the sorted token array, for tools built on the ring -------------------------
 
     /// The index, in token order, of the vnode that owns `t`. Errors: empty_ring.
-    std::size_t vnode_of(Token t) const {
+    std::size_t vnode_at(Token t) const {
         if (tokens_.empty()) {
             raise_empty();
         }
@@ -335,6 +339,11 @@ private:
     std::vector<std::size_t> node_positions(std::size_t node) const;
     void check_capacity(std::uint64_t extra) const;
     void commit_add(std::vector<NodeEntry> added, std::vector<NewVnode> vnodes);
+    template <class Member, class Added>
+    void for_each_merged(const std::vector<NodeEntry>& added, Member&& member, Added&& fresh) const;
+    void merge_vnodes(const std::vector<std::uint32_t>& old_to_new,
+                      const std::vector<NewVnode>& vnodes, std::vector<Token>& tokens,
+                      std::vector<std::uint32_t>& owners) const;
     void sort_new_nodes(std::vector<NodeEntry>& added) const;
     void check_token_free(const NodeId& id, Token t) const;
 
@@ -472,23 +481,13 @@ void Ring<Hash, NodeId>::add_nodes_with_tokens(InputIt first, InputIt last) {
 // to *this, so a failure leaves the ring as it was (strong guarantee).
 template <class Hash, class NodeId>
 void Ring<Hash, NodeId>::commit_add(std::vector<NodeEntry> added, std::vector<NewVnode> vnodes) {
-    // Merge the node tables; remember where old and new indices go.
+    // Where each old and each new node lands in the merged node table.
     std::vector<std::uint32_t> old_to_new(nodes_.size());
     std::vector<std::uint32_t> added_to_new(added.size());
-    std::vector<NodeEntry> table;
-    table.reserve(nodes_.size() + added.size());
-    constexpr bool can_move = std::is_nothrow_move_constructible<NodeEntry>::value;
-    {
-        // First pass computes the indices; the entries are moved or copied below.
-        std::size_t i = 0, j = 0, k = 0;
-        while (i < nodes_.size() || j < added.size()) {
-            if (j == added.size() || (i < nodes_.size() && nodes_[i].id < added[j].id)) {
-                old_to_new[i++] = static_cast<std::uint32_t>(k++);
-            } else {
-                added_to_new[j++] = static_cast<std::uint32_t>(k++);
-            }
-        }
-    }
+    std::uint32_t k = 0;
+    for_each_merged(
+        added, [&](std::size_t i) { old_to_new[i] = k++; },
+        [&](std::size_t j) { added_to_new[j] = k++; });
     for (NewVnode& v : vnodes) {
         v.node = added_to_new[v.node];
     }
@@ -496,61 +495,78 @@ void Ring<Hash, NodeId>::commit_add(std::vector<NodeEntry> added, std::vector<Ne
 
     std::vector<Token> tokens;
     std::vector<std::uint32_t> owners;
-    detail::resize_for_lookups(tokens, tokens_.size() + vnodes.size());
-    detail::resize_for_lookups(owners, tokens.size());
-    {
-        // One merge of the old vnodes and the new ones (which are few, or all of them).
-        std::size_t i = 0, j = 0, k = 0;
-        while (i < tokens_.size() || j < vnodes.size()) {
-            const bool take_old =
-                j == vnodes.size() ||
-                (i < tokens_.size() &&
-                 (tokens_[i] != vnodes[j].token ? tokens_[i] < vnodes[j].token
-                                                : old_to_new[owners_[i]] < vnodes[j].node));
-            if (take_old) {
-                tokens[k] = tokens_[i];
-                owners[k] = old_to_new[owners_[i]];
-                ++i;
-            } else {
-                tokens[k] = vnodes[j].token;
-                owners[k] = vnodes[j].node;
-                ++j;
-            }
-            ++k;
-        }
-    }
+    merge_vnodes(old_to_new, vnodes, tokens, owners);
     detail::LookupIndex index;
     index.build(tokens, owners);
     detail::RunIndex runs;
     runs.build(owners.data(), owners.size());
+
+    std::vector<NodeEntry> table;
+    table.reserve(nodes_.size() + added.size());
+    constexpr bool can_move = std::is_nothrow_move_constructible<NodeEntry>::value;
     if constexpr (!can_move) {
         // Copies can throw: build the whole table now, before anything changes.
-        std::size_t i = 0, j = 0;
-        while (i < nodes_.size() || j < added.size()) {
-            if (j == added.size() || (i < nodes_.size() && nodes_[i].id < added[j].id)) {
-                table.push_back(nodes_[i++]);
-            } else {
-                table.push_back(added[j++]);
-            }
-        }
+        for_each_merged(
+            added, [&](std::size_t i) { table.push_back(nodes_[i]); },
+            [&](std::size_t j) { table.push_back(added[j]); });
     }
-
-    // From here on nothing throws.
+    // From here on nothing throws (the table has its capacity; moves are noexcept).
     if constexpr (can_move) {
-        std::size_t i = 0, j = 0;
-        while (i < nodes_.size() || j < added.size()) {
-            if (j == added.size() || (i < nodes_.size() && nodes_[i].id < added[j].id)) {
-                table.push_back(std::move(nodes_[i++]));
-            } else {
-                table.push_back(std::move(added[j++]));
-            }
-        }
+        for_each_merged(
+            added, [&](std::size_t i) { table.push_back(std::move(nodes_[i])); },
+            [&](std::size_t j) { table.push_back(std::move(added[j])); });
     }
     nodes_.swap(table);
     tokens_.swap(tokens);
     owners_.swap(owners);
     index_.swap(index);
     runs_.swap(runs);
+}
+
+// Visits the members and `added` (both sorted by id, disjoint) in merged id order: member(i) for
+// nodes_[i], fresh(j) for added[j]. It compares only entries not yet visited, so the visitors
+// may move from what they visit.
+template <class Hash, class NodeId>
+template <class Member, class Added>
+void Ring<Hash, NodeId>::for_each_merged(const std::vector<NodeEntry>& added, Member&& member,
+                                         Added&& fresh) const {
+    std::size_t i = 0, j = 0;
+    while (i < nodes_.size() || j < added.size()) {
+        if (j == added.size() || (i < nodes_.size() && nodes_[i].id < added[j].id)) {
+            member(i++);
+        } else {
+            fresh(j++);
+        }
+    }
+}
+
+// The token and owner arrays of the grown ring: one merge of the old vnodes (owners renumbered
+// by old_to_new) with the new ones (sorted, owners already in the new numbering), ties by owner.
+template <class Hash, class NodeId>
+void Ring<Hash, NodeId>::merge_vnodes(const std::vector<std::uint32_t>& old_to_new,
+                                      const std::vector<NewVnode>& vnodes,
+                                      std::vector<Token>& tokens,
+                                      std::vector<std::uint32_t>& owners) const {
+    detail::resize_for_lookups(tokens, tokens_.size() + vnodes.size());
+    detail::resize_for_lookups(owners, tokens.size());
+    std::size_t i = 0, j = 0, k = 0;
+    while (i < tokens_.size() || j < vnodes.size()) {
+        const bool take_old =
+            j == vnodes.size() ||
+            (i < tokens_.size() &&
+             (tokens_[i] != vnodes[j].token ? tokens_[i] < vnodes[j].token
+                                            : old_to_new[owners_[i]] < vnodes[j].node));
+        if (take_old) {
+            tokens[k] = tokens_[i];
+            owners[k] = old_to_new[owners_[i]];
+            ++i;
+        } else {
+            tokens[k] = vnodes[j].token;
+            owners[k] = vnodes[j].node;
+            ++j;
+        }
+        ++k;
+    }
 }
 
 // Sorts nodes about to be added by id; raises duplicate_node for one listed twice or already a
@@ -752,14 +768,13 @@ template <class Hash, class NodeId>
 std::vector<std::pair<NodeId, double>> Ring<Hash, NodeId>::ownership() const {
     std::vector<double> share(nodes_.size(), 0.0);
     const std::size_t n = tokens_.size();
-    constexpr double ring = 18446744073709551616.0;  // 2^64
     for (std::size_t i = 0; i < n; ++i) {
         // Unsigned subtraction wraps, which is exactly the wrap-around of vnode 0's range.
         const Token width = tokens_[i] - tokens_[i == 0 ? n - 1 : i - 1];
         if (i == 0 && width == 0) {
             share[owners_[0]] += 1.0;  // all vnodes on one token: the first owns everything
         } else {
-            share[owners_[i]] += static_cast<double>(width) / ring;
+            share[owners_[i]] += static_cast<double>(width) / detail::token_space;
         }
     }
     std::vector<std::pair<NodeId, double>> out;
@@ -771,7 +786,7 @@ std::vector<std::pair<NodeId, double>> Ring<Hash, NodeId>::ownership() const {
 }
 
 template <class Hash, class NodeId>
-void Ring<Hash, NodeId>::owners_of(const Token* tokens, std::size_t count,
+void Ring<Hash, NodeId>::owners_at(const Token* tokens, std::size_t count,
                                    const NodeId** out) const {
     if (count == 0) {
         return;
@@ -784,20 +799,25 @@ void Ring<Hash, NodeId>::owners_of(const Token* tokens, std::size_t count,
 }
 
 template <class Hash, class NodeId>
-std::vector<NodeId> Ring<Hash, NodeId>::replicas_of(Token t, Rf rf) const {
-    std::vector<const NodeId*> found(std::min(rf.value(), nodes_.size()));
-    found.resize(replicas_of(t, rf, found.data()));
+std::vector<NodeId> Ring<Hash, NodeId>::replicas_at(Token t, Rf rf) const {
+    // The usual rf fits on the stack: the result is then the only allocation.
+    constexpr std::size_t on_stack = 16;
+    const std::size_t want = std::min(rf.value(), nodes_.size());
+    const NodeId* small[on_stack];
+    std::vector<const NodeId*> large(want > on_stack ? want : 0);
+    const NodeId** found = want > on_stack ? large.data() : small;
+    const std::size_t count = replicas_at(t, rf, found);
     std::vector<NodeId> out;
-    out.reserve(found.size());
-    for (const NodeId* id : found) {
-        out.push_back(*id);
+    out.reserve(count);
+    for (std::size_t k = 0; k < count; ++k) {
+        out.push_back(*found[k]);
     }
     return out;
 }
 
 template <class Hash, class NodeId>
-std::size_t Ring<Hash, NodeId>::replicas_of(Token t, Rf rf, const NodeId** out) const {
-    const std::size_t start = vnode_of(t);
+std::size_t Ring<Hash, NodeId>::replicas_at(Token t, Rf rf, const NodeId** out) const {
+    const std::size_t start = vnode_at(t);
     const std::size_t want = std::min(rf.value(), nodes_.size());
     const std::size_t n = tokens_.size();
     std::size_t count = 0;
@@ -817,8 +837,8 @@ std::size_t Ring<Hash, NodeId>::replicas_of(Token t, Rf rf, const NodeId** out) 
 }
 
 template <class Hash, class NodeId>
-const NodeId& Ring<Hash, NodeId>::successor_of(Token t) const {
-    const std::size_t start = vnode_of(t);
+const NodeId& Ring<Hash, NodeId>::successor_at(Token t) const {
+    const std::size_t start = vnode_at(t);
     if (nodes_.size() < 2) {
         detail::raise(Errc::no_successor, "node " + detail::describe(nodes_[0].id) +
                                               " is the only node; it has no successor");

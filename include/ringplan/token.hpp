@@ -15,6 +15,11 @@ using Token = std::uint64_t;
 /// The largest token, 2^64 - 1.
 constexpr Token max_token = ~Token{0};
 
+namespace detail {
+/// 2^64 as a double: the size of the token space, for shares of the ring.
+constexpr double token_space = 18446744073709551616.0;
+}  // namespace detail
+
 /// An inclusive range of tokens [first, last] with first <= last. Ranges never wrap: one that
 /// crosses the top of the ring is reported as [x, 2^64-1] and [0, y].
 struct TokenRange {
@@ -23,11 +28,14 @@ struct TokenRange {
 
     constexpr bool contains(Token t) const noexcept { return first <= t && t <= last; }
 
-    /// How many tokens the range holds, as a double (the whole ring, 2^64, fits no integer).
-    constexpr double size() const noexcept { return static_cast<double>(last - first) + 1.0; }
+    /// How many tokens the range holds, as a double: the whole ring, 2^64 tokens, fits no
+    /// 64-bit integer. Exact up to 2^53 tokens, rounded above.
+    constexpr double token_count() const noexcept {
+        return static_cast<double>(last - first) + 1.0;
+    }
 
     /// The share of the ring this range covers, in (0, 1].
-    constexpr double fraction() const noexcept { return size() / 18446744073709551616.0; }
+    constexpr double fraction() const noexcept { return token_count() / detail::token_space; }
 
     friend constexpr bool operator==(const TokenRange& a, const TokenRange& b) noexcept {
         return a.first == b.first && a.last == b.last;

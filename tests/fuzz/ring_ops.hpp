@@ -150,8 +150,8 @@ inline int ring_ops_one_input(const std::uint8_t* data, std::size_t size) {
                 for (int k = 0; k < 4 && !ring.empty(); ++k) {
                     const Token t = in.token();
                     const std::size_t rf = 1 + in.byte() % 4;
-                    if (ring.owner_of(t) != m.replicas(t, 1).at(0) ||
-                        ring.replicas_of(t, ringplan::Rf{rf}) != m.replicas(t, rf)) {
+                    if (ring.owner_at(t) != m.replicas(t, 1).at(0) ||
+                        ring.replicas_at(t, ringplan::Rf{rf}) != m.replicas(t, rf)) {
                         mismatch("lookup", "token " + std::to_string(t));
                     }
                 }

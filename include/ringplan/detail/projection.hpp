@@ -207,8 +207,7 @@ MoveCover<Index> move_cover(const std::vector<Move<NodeId>>& moves, CoverInput i
     for (std::size_t j = 1; j < intervals; ++j) {
         if (c.count(j) != 0) {
             const Token span = (j < c.index.size() ? at[j] : 0) - at[j - 1];  // 0: all 2^64
-            c.covered_fraction +=
-                span == 0 ? 1.0 : static_cast<double>(span) / 18446744073709551616.0;
+            c.covered_fraction += span == 0 ? 1.0 : static_cast<double>(span) / token_space;
         }
     }
     std::vector<Index> next(c.begin.begin(), c.begin.end() - 1);

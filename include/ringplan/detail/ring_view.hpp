@@ -25,9 +25,6 @@ namespace detail {
 
 constexpr std::uint32_t no_node = 0xFFFFFFFFu;
 
-/// 2^64 as a double: the size of the token space.
-constexpr double token_space = 18446744073709551616.0;
-
 /// The ranges of the segment (lo, hi] of a ring: `first` says it is the segment of the ring's
 /// first vnode, which wraps around the top of the token space (split in two: ranges never
 /// wrap); `whole` that it is the whole ring (every vnode on one token).
