@@ -24,6 +24,10 @@ enum class Errc : int {
     no_successor = 7,     ///< successor() on a ring with one physical node.
     too_many_vnodes = 8,  ///< more vnodes in the ring than Ring::max_vnodes().
     invalid_limit = 9,    ///< schedule() with a stream limit of 0 or a budget that is not positive.
+    invalid_partition_count = 10,  ///< a partition count of 0 or above max_partitions.
+    invalid_partition = 11,        ///< a partition id not below the map's partition count.
+    invalid_weight = 12,           ///< a node weight of 0.
+    invalid_map = 13,  ///< a partition map whose lists do not fit its rf or its nodes.
 };
 
 /// A stable, human-readable name for an error code ("duplicate_node", ...).
@@ -47,6 +51,14 @@ constexpr const char* to_string(Errc code) noexcept {
             return "too_many_vnodes";
         case Errc::invalid_limit:
             return "invalid_limit";
+        case Errc::invalid_partition_count:
+            return "invalid_partition_count";
+        case Errc::invalid_partition:
+            return "invalid_partition";
+        case Errc::invalid_weight:
+            return "invalid_weight";
+        case Errc::invalid_map:
+            return "invalid_map";
     }
     return "unknown_error";
 }

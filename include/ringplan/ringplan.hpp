@@ -9,6 +9,7 @@
 #include <ringplan/cassandra.hpp>
 #include <ringplan/error.hpp>
 #include <ringplan/handoff.hpp>
+#include <ringplan/partitions.hpp>
 #include <ringplan/hash.hpp>
 #include <ringplan/ketama.hpp>
 #include <ringplan/plan.hpp>

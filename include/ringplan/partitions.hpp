@@ -1,0 +1,1307 @@
+// ringplan: consistent hashing with departure planning.
+// SPDX-License-Identifier: MIT
+//
+// Fixed partitions: the key space cut into Q partitions, each held by min(rf, N) distinct nodes,
+// the first its primary (Riak's ring of Q partitions, Dynamo's strategy 3, Redis Cluster's
+// slots). Balanced to within one replica and one primary per node, rebalanced with the fewest
+// copies any balanced map needs, and the change given as events a store can run in order
+// (docs/partitions.md).
+#ifndef RINGPLAN_PARTITIONS_HPP
+#define RINGPLAN_PARTITIONS_HPP
+
+#include <ringplan/bytes.hpp>
+#include <ringplan/detail/describe.hpp>
+#include <ringplan/detail/md5.hpp>
+#include <ringplan/error.hpp>
+#include <ringplan/hash.hpp>
+#include <ringplan/rf.hpp>
+#include <ringplan/token.hpp>
+#include <ringplan/version.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+RINGPLAN_NAMESPACE_BEGIN
+
+/// A partition number, 0 <= p < Q.
+using PartitionId = std::uint32_t;
+
+/// The most partitions a map holds (2^24; Redis Cluster has 2^14, Riak rings up to 2^10 or so).
+constexpr std::size_t max_partitions = std::size_t{1} << 24;
+
+/// The partition of token `t` among `q`: floor(t * q / 2^64) (Lemire's multiply-shift, not a
+/// modulo). Partition p is the contiguous token range [ceil(p 2^64/q), ceil((p+1) 2^64/q)), so
+/// the partitions' sizes differ by at most one token: no modulo bias. q >= 1.
+constexpr PartitionId partition_at(Token t, std::size_t q) noexcept {
+    __extension__ typedef unsigned __int128 U128;  // -Wpedantic knows no __int128
+    return static_cast<PartitionId>((static_cast<U128>(t) * q) >> 64);
+}
+
+/// The partition of `key` among `q` under hash policy Hash: partition_at(key_token<Hash>(key)).
+template <class Hash, class Key>
+PartitionId key_partition(const Key& key, std::size_t q) {
+    return partition_at(key_token<Hash>(key), q);
+}
+
+namespace detail {
+// A map's parts: `slots` holds Q * min(rf, N) node indices, partition by partition, primary
+// first; `nodes` ascending.
+template <class NodeId>
+struct MapParts {
+    std::size_t q;
+    Rf rf;
+    std::vector<NodeId> nodes;
+    std::vector<std::uint32_t> weights;
+    std::vector<std::uint32_t> slots;
+};
+}  // namespace detail
+
+/// One node's load in a map.
+template <class NodeId>
+struct PartitionLoad {
+    NodeId node;
+    std::uint32_t weight = 1;
+    std::size_t replicas = 0;   ///< partitions it holds, as primary or not
+    std::size_t primaries = 0;  ///< partitions it is the primary of
+};
+
+/// An assignment of Q partitions to nodes: each partition has replica_count() = min(rf, N)
+/// distinct nodes, the first its primary. A value: copy it, compare it, keep old ones.
+///
+/// NodeId: copyable, ordered by operator<, equality-comparable (a ByteRepr only for the
+/// ClusterKit scheme). Functions that name a node take anything ordered against NodeId.
+template <class NodeId = std::string>
+class PartitionMap {
+public:
+    using node_id = NodeId;
+
+    PartitionMap() = default;
+
+    /// A map from explicit lists (a map read back from storage): `lists[p]` are partition p's
+    /// nodes, primary first. Q = lists.size(); the nodes are those the lists name, weight 1.
+    /// Errors: invalid_partition_count (no lists, or more than max_partitions), invalid_map
+    /// (a list that is not min(rf, N) distinct nodes, where N counts the nodes named).
+    static PartitionMap from_lists(std::vector<std::vector<NodeId>> lists, Rf rf);
+
+    std::size_t partition_count() const noexcept { return q_; }
+    Rf rf() const noexcept { return rf_; }
+    /// min(rf, node_count()): the nodes each partition has.
+    std::size_t replica_count() const noexcept { return r_; }
+    std::size_t node_count() const noexcept { return nodes_.size(); }
+    /// The members, ascending; node_at(i) is nodes()[i].
+    const std::vector<NodeId>& nodes() const noexcept { return nodes_; }
+    const NodeId& node_at(std::size_t i) const noexcept { return nodes_[i]; }
+
+    /// The primary of partition p. Errors: invalid_partition.
+    const NodeId& primary_at(PartitionId p) const { return nodes_[slots(p)[0]]; }
+    /// The nodes of partition p, primary first. Errors: invalid_partition.
+    [[nodiscard]] std::vector<NodeId> replicas_at(PartitionId p) const {
+        const std::uint32_t* s = slots(p);
+        std::vector<NodeId> out;
+        out.reserve(r_);
+        for (std::size_t k = 0; k < r_; ++k) {
+            out.push_back(nodes_[s[k]]);
+        }
+        return out;
+    }
+    /// Partition p's nodes as indices into nodes(), replica_count() of them, primary first:
+    /// the allocation-free form. Errors: invalid_partition.
+    const std::uint32_t* replica_indices_at(PartitionId p) const { return slots(p); }
+
+    /// Whether `node` holds partition p. Errors: invalid_partition.
+    template <class K, class = detail::IdArg<NodeId, K>>
+    bool holds(PartitionId p, const K& node) const {
+        const std::size_t n = find(node);
+        const std::uint32_t* s = slots(p);
+        return n != npos && std::find(s, s + r_, static_cast<std::uint32_t>(n)) != s + r_;
+    }
+    bool contains(const NodeId& node) const { return find(node) != npos; }
+
+    /// The partitions `node` holds, ascending. Errors: unknown_node.
+    template <class K, class = detail::IdArg<NodeId, K>>
+    [[nodiscard]] std::vector<PartitionId> partitions_of(const K& node) const;
+    /// The weight `node` was given. Errors: unknown_node.
+    template <class K, class = detail::IdArg<NodeId, K>>
+    std::uint32_t weight_of(const K& node) const {
+        return weights_[index_of(node)];
+    }
+
+    /// Every node's weight, replicas and primaries, by ascending id.
+    [[nodiscard]] std::vector<PartitionLoad<NodeId>> loads() const;
+
+    friend bool operator==(const PartitionMap& a, const PartitionMap& b) {
+        return a.q_ == b.q_ && a.rf_ == b.rf_ && a.nodes_ == b.nodes_ && a.weights_ == b.weights_ &&
+               a.slots_ == b.slots_;
+    }
+    friend bool operator!=(const PartitionMap& a, const PartitionMap& b) { return !(a == b); }
+
+    // For the functions that build maps: parts they have checked (a detail type, so no user
+    // builds an unchecked map by accident).
+    explicit PartitionMap(detail::MapParts<NodeId> parts)
+        : q_(parts.q),
+          rf_(parts.rf),
+          r_(std::min(parts.rf.value(), parts.nodes.size())),
+          nodes_(std::move(parts.nodes)),
+          weights_(std::move(parts.weights)),
+          slots_(std::move(parts.slots)) {}
+
+    /// The index of `node` in nodes(), or node_count() if it is not a member.
+    template <class K, class = detail::IdArg<NodeId, K>>
+    std::size_t find_node(const K& node) const {
+        const std::size_t i = find(node);
+        return i == npos ? nodes_.size() : i;
+    }
+
+private:
+    static constexpr std::size_t npos = ~std::size_t{0};
+
+    const std::uint32_t* slots(PartitionId p) const {
+        if (p >= q_) {
+            detail::raise(Errc::invalid_partition, "partition " + std::to_string(p) +
+                                                       " is not below the partition count " +
+                                                       std::to_string(q_));
+        }
+        return slots_.data() + std::size_t{p} * r_;
+    }
+    template <class K>
+    std::size_t find(const K& key) const {
+        const auto& id = detail::as_id<NodeId>(key);
+        auto it = std::lower_bound(nodes_.begin(), nodes_.end(), id,
+                                   [](const NodeId& e, const auto& v) { return e < v; });
+        if (it == nodes_.end() || id < *it) {
+            return npos;
+        }
+        return static_cast<std::size_t>(it - nodes_.begin());
+    }
+    template <class K>
+    std::size_t index_of(const K& key) const {
+        const std::size_t i = find(key);
+        if (i == npos) {
+            detail::raise(Errc::unknown_node,
+                          "node " + detail::describe(key) + " is not in the partition map");
+        }
+        return i;
+    }
+
+    std::size_t q_ = 0;
+    Rf rf_{1};
+    std::size_t r_ = 0;
+    std::vector<NodeId> nodes_;
+    std::vector<std::uint32_t> weights_;
+    std::vector<std::uint32_t> slots_;
+};
+
+/// What a change asks a node to do with a partition.
+enum class PartitionAction {
+    copy,      ///< copy the partition to `node` from one of `sources` (a full copy)
+    catch_up,  ///< `node` returns with the partition's old data: fetch what it missed
+    promote,   ///< `node` (which holds the partition, or has just received it) becomes primary
+    drop,      ///< `node` may delete the partition: every copy of the step is done
+    lost,      ///< no live node holds the partition: its data is gone
+};
+
+/// Why a change event happens.
+enum class ChangeReason {
+    join,       ///< a node joined
+    leave,      ///< a node leaves gracefully (it still sends)
+    failure,    ///< a node failed: its data is gone
+    rejoin,     ///< a node listed in the map returns with its old data
+    rebalance,  ///< balance moved the replica (no node joined, left or failed for it)
+};
+
+constexpr const char* to_string(PartitionAction a) noexcept {
+    switch (a) {
+        case PartitionAction::copy:
+            return "copy";
+        case PartitionAction::catch_up:
+            return "catch_up";
+        case PartitionAction::promote:
+            return "promote";
+        case PartitionAction::drop:
+            return "drop";
+        case PartitionAction::lost:
+            return "lost";
+    }
+    return "unknown";
+}
+constexpr const char* to_string(ChangeReason r) noexcept {
+    switch (r) {
+        case ChangeReason::join:
+            return "join";
+        case ChangeReason::leave:
+            return "leave";
+        case ChangeReason::failure:
+            return "failure";
+        case ChangeReason::rejoin:
+            return "rejoin";
+        case ChangeReason::rebalance:
+            return "rebalance";
+    }
+    return "unknown";
+}
+
+/// One step of a change, for one partition.
+template <class NodeId>
+struct PartitionEvent {
+    PartitionAction action = PartitionAction::copy;
+    PartitionId partition = 0;
+    /// The receiver (copy, catch_up), the new primary (promote), the node that deletes (drop);
+    /// empty for lost.
+    NodeId node{};
+    /// copy and catch_up: every live node that holds the partition, best first (the first is
+    /// the planned sender, chosen to spread the sends; the rest are fallbacks).
+    std::vector<NodeId> sources;
+    ChangeReason reason = ChangeReason::rebalance;
+
+    friend bool operator==(const PartitionEvent& a, const PartitionEvent& b) {
+        return a.action == b.action && a.partition == b.partition && a.node == b.node &&
+               a.sources == b.sources && a.reason == b.reason;
+    }
+};
+
+/// What a membership change does to a map: the new map and the events that get a store from
+/// the old layout to the new one, in the order to run them: lost, then copies and catch-ups,
+/// then promotions, then drops. Every drop comes after every copy of the step, so no partition
+/// has fewer live holders during the step than before it.
+template <class NodeId>
+struct PartitionChange {
+    PartitionMap<NodeId> map;
+    std::vector<PartitionEvent<NodeId>> events;
+    /// Full copies (copy events).
+    std::size_t copies = 0;
+    /// The fewest full copies any balanced map of the new membership needs from the old one.
+    /// The balanced scheme always meets it; the ClusterKit scheme does not.
+    std::size_t minimum_copies = 0;
+    /// Partitions with no live holder left.
+    std::size_t lost = 0;
+};
+
+/// Who left how, for rebalance_partitions: nodes of the old map missing from the new
+/// membership leave gracefully unless listed in `failed`.
+template <class NodeId>
+struct RebalanceOptions {
+    /// Departed nodes whose data is gone. A failed node may also be in the new membership: it
+    /// came back empty (a replaced disk) and holds nothing.
+    std::vector<NodeId> failed;
+    /// Members of the old map that were down and are back with their old data: they keep their
+    /// partitions and catch up instead of copying.
+    std::vector<NodeId> returning;
+};
+
+/// A balanced map of `nodes` (any order; duplicates refused): every node holds
+/// floor(Q r / N) or ceil(Q r / N) replicas and floor(Q / N) or ceil(Q / N) primaries,
+/// r = min(rf, N). Deterministic: depends only on the set of nodes, Q and rf.
+/// Errors: invalid_partition_count, empty_ring (no nodes), duplicate_node.
+template <class NodeId>
+[[nodiscard]] PartitionMap<NodeId> assign_partitions(const std::vector<NodeId>& nodes,
+                                                     std::size_t q, Rf rf);
+
+/// As assign_partitions, with capacity weights (node, weight >= 1): each node's replicas are
+/// within one of its exact share Q r w / W, and its primaries within one of Q w / W. A node
+/// whose share would exceed Q holds every partition; the others share the rest by weight.
+/// Errors: as assign_partitions, and invalid_weight (a weight of 0).
+template <class NodeId>
+[[nodiscard]] PartitionMap<NodeId> assign_partitions(
+    const std::vector<std::pair<NodeId, std::uint32_t>>& nodes, std::size_t q, Rf rf);
+
+/// The balanced map of the new membership `nodes` that keeps the most replicas of `map` where
+/// they are (so it makes the fewest copies any balanced map needs), and the events to get
+/// there. Joins, graceful leaves, failures, empty returns and returns with data, in any mix.
+/// Q and rf are the map's. Errors: empty_ring (no nodes), duplicate_node, unknown_node (a
+/// failed or returning node that is not in the map), invalid_weight, and invalid_map (a
+/// returning node that is not in `nodes` or is also failed).
+template <class NodeId>
+[[nodiscard]] PartitionChange<NodeId> rebalance_partitions(
+    const PartitionMap<NodeId>& map, const std::vector<NodeId>& nodes,
+    const RebalanceOptions<NodeId>& options = {});
+template <class NodeId>
+[[nodiscard]] PartitionChange<NodeId> rebalance_partitions(
+    const PartitionMap<NodeId>& map, const std::vector<std::pair<NodeId, std::uint32_t>>& nodes,
+    const RebalanceOptions<NodeId>& options = {});
+
+/// ClusterKit's partition scheme, bit for bit (github.com/skshohagmiah/clusterkit,
+/// partitions.go): a key's partition is the big-endian uint32 of the first 4 bytes of
+/// MD5(key), modulo Q; partition i is named "partition-<i>", and its nodes are all nodes sorted
+/// ascending by the big-endian uint32 of the first 4 bytes of MD5("partition-<i>" + id) (ties,
+/// which ClusterKit leaves to an unstable sort, by id), the first the primary and the next
+/// rf - 1 its replicas. A rebalance recomputes the map the same way, as ClusterKit does; the
+/// events are ringplan's.
+namespace clusterkit {
+
+/// The partition of `key` among `q`. q >= 1.
+template <class Key>
+PartitionId key_partition(const Key& key, std::size_t q);
+
+/// The map ClusterKit computes for `nodes`. Errors: as assign_partitions.
+template <class NodeId>
+[[nodiscard]] PartitionMap<NodeId> assign_partitions(const std::vector<NodeId>& nodes,
+                                                     std::size_t q, Rf rf);
+
+/// ClusterKit's recomputed map of the new membership, with ringplan's events. Errors: as the
+/// balanced rebalance_partitions.
+template <class NodeId>
+[[nodiscard]] PartitionChange<NodeId> rebalance_partitions(
+    const PartitionMap<NodeId>& map, const std::vector<NodeId>& nodes,
+    const RebalanceOptions<NodeId>& options = {});
+
+}  // namespace clusterkit
+
+// ---------------------------------------------------------------------------------------------
+// Implementation.
+
+namespace detail {
+
+// splitmix64's finalizer: a deterministic scramble for tie-breaks (Steele et al., OOPSLA 2014).
+constexpr std::uint64_t mix64(std::uint64_t x) noexcept {
+    x += 0x9E3779B97F4A7C15ULL;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+inline void check_partition_count(std::size_t q) {
+    if (q < 1 || q > max_partitions) {
+        raise(Errc::invalid_partition_count, "the partition count must be in [1, " +
+                                                 std::to_string(max_partitions) + "], got " +
+                                                 std::to_string(q));
+    }
+}
+
+// A membership sorted by id, with weights; refuses duplicates and zero weights.
+template <class NodeId>
+struct Members {
+    std::vector<NodeId> ids;
+    std::vector<std::uint32_t> weights;
+};
+
+template <class NodeId>
+Members<NodeId> sorted_members(std::vector<std::pair<NodeId, std::uint32_t>> nodes) {
+    if (nodes.empty()) {
+        raise(Errc::empty_ring, "a partition map needs at least one node");
+    }
+    std::sort(nodes.begin(), nodes.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    Members<NodeId> m;
+    m.ids.reserve(nodes.size());
+    m.weights.reserve(nodes.size());
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        if (i > 0 && !(nodes[i - 1].first < nodes[i].first)) {
+            raise(Errc::duplicate_node, "node " + describe(nodes[i].first) + " is listed twice");
+        }
+        if (nodes[i].second == 0) {
+            raise(Errc::invalid_weight,
+                  "node " + describe(nodes[i].first) + " has weight 0; weights start at 1");
+        }
+        m.ids.push_back(std::move(nodes[i].first));
+        m.weights.push_back(nodes[i].second);
+    }
+    return m;
+}
+
+template <class NodeId>
+std::vector<std::pair<NodeId, std::uint32_t>> weight_one(const std::vector<NodeId>& nodes) {
+    std::vector<std::pair<NodeId, std::uint32_t>> out;
+    out.reserve(nodes.size());
+    for (const NodeId& n : nodes) {
+        out.emplace_back(n, 1u);
+    }
+    return out;
+}
+
+// Counts that split `total` by weight, each within one of its exact share and at most `cap`
+// (a node holds a partition once): nodes whose share exceeds the cap get the cap, the rest
+// share what is left (water-filling). The share's remainder decides who rounds up: first the
+// nodes with the largest `prefer` (the replicas they keep, so rounding up saves copies), then
+// the largest remainder, then the lowest index. Sum of counts == total.
+inline std::vector<std::uint32_t> balanced_counts(std::uint64_t total,
+                                                  const std::vector<std::uint32_t>& weights,
+                                                  std::uint64_t cap,
+                                                  const std::vector<std::uint32_t>& prefer) {
+    __extension__ typedef unsigned __int128 U128;
+    const std::size_t n = weights.size();
+    std::vector<std::uint32_t> count(n, 0);
+    std::vector<bool> capped(n, false);
+    for (;;) {
+        std::uint64_t left = total;
+        std::uint64_t w_left = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (capped[i]) {
+                left -= cap;
+            } else {
+                w_left += weights[i];
+            }
+        }
+        bool changed = false;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!capped[i] &&
+                static_cast<U128>(left) * weights[i] > static_cast<U128>(cap) * w_left) {
+                capped[i] = true;
+                changed = true;
+            }
+        }
+        if (changed) {
+            continue;
+        }
+        std::vector<std::uint64_t> rem(n, 0);
+        std::uint64_t given = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (capped[i]) {
+                count[i] = static_cast<std::uint32_t>(cap);
+            } else {
+                const U128 exact = static_cast<U128>(left) * weights[i];
+                count[i] = static_cast<std::uint32_t>(exact / w_left);
+                rem[i] = static_cast<std::uint64_t>(exact % w_left);
+            }
+            given += count[i];
+        }
+        std::vector<std::uint32_t> order;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (rem[i] > 0) {
+                order.push_back(static_cast<std::uint32_t>(i));
+            }
+        }
+        std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+            if (prefer[a] != prefer[b]) {
+                return prefer[a] > prefer[b];
+            }
+            if (rem[a] != rem[b]) {
+                return rem[a] > rem[b];
+            }
+            return a < b;
+        });
+        for (std::uint64_t k = 0; k < total - given; ++k) {
+            ++count[order[k]];
+        }
+        return count;
+    }
+}
+
+// The balanced planner. Input: Q, r, the new members' weights, and for each partition the new
+// members that hold its data now (`held`, old primary first), with `old_primary[p]` the new
+// index of p's old primary if it still holds p (else none). Output: Q * r slots.
+class PartitionPlanner {
+public:
+    static constexpr std::uint32_t none = 0xFFFFFFFFu;
+
+    PartitionPlanner(std::size_t q, std::size_t r, const std::vector<std::uint32_t>& weights)
+        : q_(q), r_(r), n_(weights.size()), weights_(weights) {}
+
+    // held: for each partition, the holders (new indices), old primary first. Returns slots.
+    std::vector<std::uint32_t> plan(const std::vector<std::vector<std::uint32_t>>& held,
+                                    std::size_t& kept_out) {
+        lists_.assign(q_, {});
+        kept_count_.clear();
+        // Holdings per node; over-capacity nodes drop the partitions they are not primary of
+        // first, then by a scramble of (partition, node), so the drops spread.
+        std::vector<std::vector<PartitionId>> holding(n_);
+        std::vector<std::uint32_t> h(n_, 0);
+        for (std::size_t p = 0; p < q_; ++p) {
+            for (std::uint32_t n : held[p]) {
+                holding[n].push_back(static_cast<PartitionId>(p));
+                ++h[n];
+            }
+        }
+        cap_ = balanced_counts(std::uint64_t{q_} * r_, weights_, q_, h);
+        // Nodes above their cap drop their excess, the most excess first. Each drops from the
+        // partitions short of the fewest holders so far, so the shortfall spreads over many
+        // partitions and the nodes below their cap can fill it (a node fills a partition
+        // once); then partitions it is not the primary of; then by a scramble of (partition,
+        // node), so the drops spread over the partitions.
+        std::vector<std::uint32_t> deficit(q_);
+        for (std::size_t p = 0; p < q_; ++p) {
+            deficit[p] = static_cast<std::uint32_t>(r_ - std::min(r_, held[p].size()));
+        }
+        std::vector<std::uint32_t> order;
+        for (std::size_t n = 0; n < n_; ++n) {
+            if (h[n] > cap_[n]) {
+                order.push_back(static_cast<std::uint32_t>(n));
+            }
+        }
+        std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+            return h[a] - cap_[a] != h[b] - cap_[b] ? h[a] - cap_[a] > h[b] - cap_[b] : a < b;
+        });
+        for (std::uint32_t n : order) {
+            auto& mine = holding[n];
+            std::sort(mine.begin(), mine.end(), [&](PartitionId a, PartitionId b) {
+                if (deficit[a] != deficit[b]) {
+                    return deficit[a] < deficit[b];
+                }
+                const bool pa = held[a][0] == n;
+                const bool pb = held[b][0] == n;
+                if (pa != pb) {
+                    return pb;  // drop where it is not the primary first
+                }
+                const std::uint64_t ka = mix64((std::uint64_t{a} << 32) ^ n);
+                const std::uint64_t kb = mix64((std::uint64_t{b} << 32) ^ n);
+                return ka != kb ? ka < kb : a < b;
+            });
+            const std::size_t excess = h[n] - cap_[n];
+            for (std::size_t k = 0; k < excess; ++k) {
+                ++deficit[mine[k]];
+            }
+            mine.erase(mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(excess));
+        }
+        kept_out = 0;
+        for (std::size_t n = 0; n < n_; ++n) {
+            for (PartitionId p : holding[n]) {
+                lists_[p].push_back(static_cast<std::uint32_t>(n));
+            }
+            kept_out += holding[n].size();
+        }
+        // Keep each partition's kept holders in their old order (old primary first).
+        for (std::size_t p = 0; p < q_; ++p) {
+            if (lists_[p].size() > 1) {
+                const auto& order = held[p];
+                std::sort(lists_[p].begin(), lists_[p].end(),
+                          [&](std::uint32_t a, std::uint32_t b) {
+                              return std::find(order.begin(), order.end(), a) <
+                                     std::find(order.begin(), order.end(), b);
+                          });
+            }
+            kept_count_.push_back(static_cast<std::uint32_t>(lists_[p].size()));
+        }
+        fill();
+        return choose_primaries(held);
+    }
+
+private:
+    // Completes every partition to r distinct nodes from the nodes below their cap: largest
+    // residual first (Havel-Hakimi: with a complete choice this always succeeds), a scramble
+    // among equals so a node's partitions do not all share the same co-replicas.
+    void fill() {
+        std::vector<std::uint32_t> residual(n_);
+        std::uint32_t top = 0;
+        for (std::size_t n = 0; n < n_; ++n) {
+            residual[n] = 0;
+        }
+        std::vector<std::uint32_t> load(n_, 0);
+        for (std::size_t p = 0; p < q_; ++p) {
+            for (std::uint32_t n : lists_[p]) {
+                ++load[n];
+            }
+        }
+        for (std::size_t n = 0; n < n_; ++n) {
+            residual[n] = cap_[n] - load[n];
+            top = std::max(top, residual[n]);
+        }
+        buckets_.assign(std::size_t{top} + 1, {});
+        pos_.assign(n_, 0);
+        for (std::size_t n = 0; n < n_; ++n) {
+            if (residual[n] > 0) {
+                pos_[n] = static_cast<std::uint32_t>(buckets_[residual[n]].size());
+                buckets_[residual[n]].push_back(static_cast<std::uint32_t>(n));
+            }
+        }
+        std::vector<std::uint8_t> in_p(n_, 0);
+        std::vector<std::uint32_t> picked;
+        for (std::size_t p = 0; p < q_; ++p) {
+            auto& list = lists_[p];
+            if (list.size() >= r_) {
+                continue;
+            }
+            for (std::uint32_t n : list) {
+                in_p[n] = 1;
+            }
+            picked.clear();
+            std::size_t need = r_ - list.size();
+            for (std::size_t b = top; b > 0 && need > 0; --b) {
+                auto& bucket = buckets_[b];
+                for (std::size_t t = 0; t < bucket.size() && need > 0; ++t) {
+                    const std::size_t j =
+                        t + static_cast<std::size_t>(mix64((std::uint64_t{p} << 20) ^ t) %
+                                                     (bucket.size() - t));
+                    swap_in_bucket(bucket, t, j);
+                    const std::uint32_t n = bucket[t];
+                    if (!in_p[n]) {
+                        in_p[n] = 1;
+                        picked.push_back(n);
+                        --need;
+                    }
+                }
+            }
+            for (std::uint32_t n : picked) {
+                move_down(n, residual);
+                list.push_back(n);
+            }
+            if (need > 0) {
+                repair(static_cast<PartitionId>(p), need, residual, in_p);
+            }
+            for (std::uint32_t n : list) {
+                in_p[n] = 0;
+            }
+            while (top > 0 && buckets_[top].empty()) {
+                --top;
+            }
+        }
+    }
+
+    void swap_in_bucket(std::vector<std::uint32_t>& bucket, std::size_t a, std::size_t b) {
+        std::swap(bucket[a], bucket[b]);
+        pos_[bucket[a]] = static_cast<std::uint32_t>(a);
+        pos_[bucket[b]] = static_cast<std::uint32_t>(b);
+    }
+
+    void move_down(std::uint32_t n, std::vector<std::uint32_t>& residual) {
+        auto& from = buckets_[residual[n]];
+        const std::uint32_t at = pos_[n];
+        from[at] = from.back();
+        pos_[from[at]] = at;
+        from.pop_back();
+        --residual[n];
+        if (residual[n] > 0) {
+            pos_[n] = static_cast<std::uint32_t>(buckets_[residual[n]].size());
+            buckets_[residual[n]].push_back(n);
+        }
+    }
+
+    // Partition p still needs `need` nodes but every node below its cap already holds p. For
+    // each missing slot: a node n below its cap (so n is in p) takes the slot of some m in a
+    // partition x that n is not in, where m is not in p, and m moves to p. m's count is
+    // unchanged, n's grows by one. Slots that were filled in this run are moved first (no
+    // copy is lost); a kept slot only if no such slot exists.
+    void repair(PartitionId p, std::size_t need, std::vector<std::uint32_t>& residual,
+                std::vector<std::uint8_t>& in_p) {
+        auto& list = lists_[p];
+        for (; need > 0; --need) {
+            std::uint32_t n = none;
+            for (std::size_t b = buckets_.size(); b-- > 1 && n == none;) {
+                if (!buckets_[b].empty()) {
+                    n = buckets_[b][0];
+                }
+            }
+            if (n == none) {
+                raise(Errc::invalid_map,
+                      "internal: no node left below its cap for partition " + std::to_string(p));
+            }
+            bool done = false;
+            for (int pass = 0; pass < 2 && !done; ++pass) {
+                for (std::size_t x = 0; x < q_ && !done; ++x) {
+                    if (x == p) {
+                        continue;
+                    }
+                    auto& lx = lists_[x];
+                    if (std::find(lx.begin(), lx.end(), n) != lx.end()) {
+                        continue;
+                    }
+                    const std::size_t first = pass == 0 ? kept_count_[x] : 0;
+                    for (std::size_t k = first; k < lx.size() && !done; ++k) {
+                        const std::uint32_t m = lx[k];
+                        if (in_p[m]) {
+                            continue;
+                        }
+                        lx[k] = n;
+                        if (k < kept_count_[x]) {
+                            // m's kept slot becomes a copy to n: keep the kept prefix compact.
+                            std::swap(lx[k], lx[kept_count_[x] - 1]);
+                            --kept_count_[x];
+                        }
+                        list.push_back(m);
+                        in_p[m] = 1;
+                        move_down(n, residual);
+                        done = true;
+                    }
+                }
+            }
+            if (!done) {
+                raise(Errc::invalid_map,
+                      "internal: partition " + std::to_string(p) + " can not be completed");
+            }
+        }
+    }
+
+    // Primaries: each node within one of its share of Q. The old primary stays where its node
+    // still holds the partition and has room; the rest go to the holder with the most room,
+    // through an augmenting path when every holder is full (a bipartite b-matching).
+    std::vector<std::uint32_t> choose_primaries(
+        const std::vector<std::vector<std::uint32_t>>& held) {
+        std::vector<std::uint32_t> kept_primaries(n_, 0);
+        for (std::size_t p = 0; p < q_; ++p) {
+            if (!held[p].empty() && kept_count_[p] > 0 && lists_[p][0] == held[p][0]) {
+                ++kept_primaries[held[p][0]];
+            }
+        }
+        pcap_ = balanced_counts(q_, weights_, q_, kept_primaries);
+        primary_.assign(q_, none);
+        pcount_.assign(n_, 0);
+        primary_of_.assign(n_, {});
+        for (std::size_t p = 0; p < q_; ++p) {
+            if (!held[p].empty() && kept_count_[p] > 0 && lists_[p][0] == held[p][0]) {
+                const std::uint32_t o = held[p][0];
+                if (pcount_[o] < pcap_[o]) {
+                    set_primary(static_cast<PartitionId>(p), o);
+                }
+            }
+        }
+        for (std::size_t p = 0; p < q_; ++p) {
+            if (primary_[p] != none) {
+                continue;
+            }
+            std::uint32_t best = none;
+            for (std::uint32_t n : lists_[p]) {
+                if (pcount_[n] < pcap_[n] &&
+                    (best == none || pcap_[n] - pcount_[n] > pcap_[best] - pcount_[best])) {
+                    best = n;
+                }
+            }
+            if (best != none) {
+                set_primary(static_cast<PartitionId>(p), best);
+            } else {
+                augment(static_cast<PartitionId>(p));
+            }
+        }
+        std::vector<std::uint32_t> slots;
+        slots.reserve(q_ * r_);
+        for (std::size_t p = 0; p < q_; ++p) {
+            auto& list = lists_[p];
+            const auto it = std::find(list.begin(), list.end(), primary_[p]);
+            std::rotate(list.begin(), it, it + 1);  // primary first, the others in order
+            slots.insert(slots.end(), list.begin(), list.end());
+        }
+        return slots;
+    }
+
+    void set_primary(PartitionId p, std::uint32_t n) {
+        primary_[p] = n;
+        ++pcount_[n];
+        primary_of_[n].push_back(p);
+    }
+
+    // Breadth-first search from partition p over "partition -> a holder -> a partition that
+    // holder is primary of" until a holder with room; then shift the primaries along the path.
+    void augment(PartitionId start) {
+        std::vector<std::uint32_t> via_node(n_, none);  // node -> partition we reached it from
+        std::vector<std::uint32_t> via_part(q_, none);  // partition -> node we reached it from
+        std::vector<PartitionId> frontier{start};
+        via_part[start] = start;
+        std::uint32_t found = none;
+        for (std::size_t i = 0; i < frontier.size() && found == none; ++i) {
+            const PartitionId p = frontier[i];
+            for (std::uint32_t n : lists_[p]) {
+                if (via_node[n] != none || n == primary_[p]) {
+                    continue;
+                }
+                via_node[n] = p;
+                if (pcount_[n] < pcap_[n]) {
+                    found = n;
+                    break;
+                }
+                for (PartitionId x : primary_of_[n]) {
+                    if (primary_[x] == n && via_part[x] == none) {
+                        via_part[x] = n;
+                        frontier.push_back(x);
+                    }
+                }
+            }
+        }
+        if (found == none) {
+            // No balanced choice exists for this replica layout: the least loaded holder.
+            std::uint32_t best = lists_[start][0];
+            for (std::uint32_t n : lists_[start]) {
+                if (pcount_[n] < pcount_[best]) {
+                    best = n;
+                }
+            }
+            set_primary(start, best);
+            return;
+        }
+        // Walk back: n takes partition via_node[n], whose old primary moves on, and so on.
+        std::uint32_t n = found;
+        ++pcount_[n];
+        for (;;) {
+            const PartitionId p = via_node[n];
+            const std::uint32_t prev = primary_[p];
+            primary_[p] = n;
+            primary_of_[n].push_back(p);
+            if (p == start) {
+                break;
+            }
+            n = prev;  // prev lost p but keeps its count: it takes the partition before it
+        }
+    }
+
+    std::size_t q_, r_, n_;
+    std::vector<std::uint32_t> weights_;
+    std::vector<std::uint32_t> cap_, pcap_;
+    std::vector<std::vector<std::uint32_t>> lists_;
+    std::vector<std::uint32_t> kept_count_;
+    std::vector<std::vector<std::uint32_t>> buckets_;
+    std::vector<std::uint32_t> pos_;
+    std::vector<std::uint32_t> primary_, pcount_;
+    std::vector<std::vector<PartitionId>> primary_of_;
+};
+
+// The fewest copies any balanced map of the new membership needs: Q r minus the most replicas
+// a balanced map can keep, which is sum over nodes of min(held, cap) with the round-ups given
+// to the nodes that hold most (balanced_counts' preference). Lost partitions need no copy.
+inline std::size_t minimum_copies(std::size_t q, std::size_t r,
+                                  const std::vector<std::uint32_t>& weights,
+                                  const std::vector<std::vector<std::uint32_t>>& held,
+                                  std::size_t lost) {
+    std::vector<std::uint32_t> h(weights.size(), 0);
+    for (const auto& list : held) {
+        for (std::uint32_t n : list) {
+            ++h[n];
+        }
+    }
+    const std::vector<std::uint32_t> cap = balanced_counts(std::uint64_t{q} * r, weights, q, h);
+    std::size_t kept = 0;
+    for (std::size_t n = 0; n < h.size(); ++n) {
+        kept += std::min(h[n], cap[n]);
+    }
+    return q * r - kept - lost * r;
+}
+
+// What the rebalance needs to know about the old map against the new membership.
+template <class NodeId>
+struct ChangeInput {
+    Members<NodeId> members;                       // the new membership
+    std::vector<std::uint32_t> old_to_new;         // old index -> new index, or none
+    std::vector<std::uint8_t> old_failed;          // per old index
+    std::vector<std::uint8_t> new_returning;       // per new index
+    std::vector<std::uint8_t> new_joined;          // per new index: not in the old map
+    std::vector<std::vector<std::uint32_t>> held;  // per partition: new indices with its data
+};
+
+template <class NodeId>
+ChangeInput<NodeId> change_input(const PartitionMap<NodeId>& map,
+                                 std::vector<std::pair<NodeId, std::uint32_t>> nodes,
+                                 const RebalanceOptions<NodeId>& options) {
+    constexpr std::uint32_t none = PartitionPlanner::none;
+    ChangeInput<NodeId> in;
+    in.members = sorted_members(std::move(nodes));
+    const auto& ids = in.members.ids;
+    const std::size_t n_new = ids.size();
+    const std::size_t n_old = map.node_count();
+    in.old_failed.assign(n_old, 0);
+    for (const NodeId& f : options.failed) {
+        const std::size_t i = map.find_node(f);
+        if (i == n_old) {
+            raise(Errc::unknown_node,
+                  "failed node " + describe(f) + " is not in the partition map");
+        }
+        in.old_failed[i] = 1;
+    }
+    in.old_to_new.assign(n_old, none);
+    in.new_joined.assign(n_new, 1);
+    for (std::size_t i = 0, j = 0; i < n_old && j < n_new;) {
+        if (map.node_at(i) < ids[j]) {
+            ++i;
+        } else if (ids[j] < map.node_at(i)) {
+            ++j;
+        } else {
+            in.new_joined[j] = 0;
+            if (!in.old_failed[i]) {
+                in.old_to_new[i] = static_cast<std::uint32_t>(j);
+            }
+            ++i;
+            ++j;
+        }
+    }
+    in.new_returning.assign(n_new, 0);
+    for (const NodeId& r : options.returning) {
+        const std::size_t i = map.find_node(r);
+        if (i == n_old) {
+            raise(Errc::unknown_node,
+                  "returning node " + describe(r) + " is not in the partition map");
+        }
+        if (in.old_failed[i]) {
+            raise(Errc::invalid_map, "node " + describe(r) + " is listed as failed and returning");
+        }
+        if (in.old_to_new[i] == none) {
+            raise(Errc::invalid_map,
+                  "returning node " + describe(r) + " is not in the new membership");
+        }
+        in.new_returning[in.old_to_new[i]] = 1;
+    }
+    const std::size_t q = map.partition_count();
+    in.held.assign(q, {});
+    for (std::size_t p = 0; p < q; ++p) {
+        const std::uint32_t* s = map.replica_indices_at(static_cast<PartitionId>(p));
+        for (std::size_t k = 0; k < map.replica_count(); ++k) {
+            const std::uint32_t j = in.old_to_new[s[k]];
+            if (j != none) {
+                in.held[p].push_back(j);
+            }
+        }
+    }
+    return in;
+}
+
+// Partitions of the old map with no live holder: every holder failed.
+template <class NodeId>
+std::size_t count_lost(const PartitionMap<NodeId>& map, const ChangeInput<NodeId>& in) {
+    std::size_t lost = 0;
+    for (std::size_t p = 0; p < map.partition_count(); ++p) {
+        const std::uint32_t* s = map.replica_indices_at(static_cast<PartitionId>(p));
+        bool any_live = false;
+        for (std::size_t k = 0; k < map.replica_count(); ++k) {
+            any_live = any_live || !in.old_failed[s[k]];
+        }
+        lost += any_live ? 0 : 1;
+    }
+    return lost;
+}
+
+// The events that turn the old map into the new one (see PartitionChange).
+template <class NodeId>
+PartitionChange<NodeId> change_events(const PartitionMap<NodeId>& old_map,
+                                      PartitionMap<NodeId> new_map, const ChangeInput<NodeId>& in,
+                                      std::size_t minimum) {
+    constexpr std::uint32_t none = PartitionPlanner::none;
+    using Event = PartitionEvent<NodeId>;
+    PartitionChange<NodeId> out;
+    const std::size_t q = old_map.partition_count();
+    const std::size_t n_old = old_map.node_count();
+    std::vector<Event> lost, copies, promotes, drops;
+    std::vector<std::size_t> sends(n_old, 0);
+    std::vector<std::uint32_t> new_to_old(new_map.node_count(), none);
+    for (std::size_t i = 0; i < n_old; ++i) {
+        if (in.old_to_new[i] != none) {
+            new_to_old[in.old_to_new[i]] = static_cast<std::uint32_t>(i);
+        }
+    }
+    bool any_join = false;
+    for (std::uint8_t j : in.new_joined) {
+        any_join = any_join || j;
+    }
+    std::vector<std::uint32_t> live;  // old indices of p's live holders
+    for (std::size_t pi = 0; pi < q; ++pi) {
+        const auto p = static_cast<PartitionId>(pi);
+        const std::uint32_t* os = old_map.replica_indices_at(p);
+        const std::uint32_t* ns = new_map.replica_indices_at(p);
+        const std::size_t r_old = old_map.replica_count();
+        const std::size_t r_new = new_map.replica_count();
+        live.clear();
+        std::size_t failed = 0, left = 0;
+        for (std::size_t k = 0; k < r_old; ++k) {
+            const std::uint32_t o = os[k];
+            if (in.old_failed[o]) {
+                ++failed;
+            } else {
+                live.push_back(o);
+                if (in.old_to_new[o] == none) {
+                    ++left;
+                }
+            }
+        }
+        const auto in_new = [&](std::uint32_t old_index) {
+            const std::uint32_t j = in.old_to_new[old_index];
+            return j != none && std::find(ns, ns + r_new, j) != ns + r_new;
+        };
+        if (live.empty()) {
+            Event e;
+            e.action = PartitionAction::lost;
+            e.partition = p;
+            e.reason = ChangeReason::failure;
+            lost.push_back(std::move(e));
+            ++out.lost;
+        } else {
+            // Receivers: new holders that are not live old holders.
+            for (std::size_t k = 0; k < r_new; ++k) {
+                const std::uint32_t j = ns[k];
+                const std::uint32_t o = new_to_old[j];
+                const bool holds =
+                    o != none && std::find(live.begin(), live.end(), o) != live.end();
+                if (holds && !in.new_returning[j]) {
+                    continue;
+                }
+                Event e;
+                e.partition = p;
+                e.node = new_map.node_at(j);
+                if (holds) {
+                    e.action = PartitionAction::catch_up;
+                    e.reason = ChangeReason::rejoin;
+                } else {
+                    e.action = PartitionAction::copy;
+                    if (in.new_joined[j]) {
+                        e.reason = ChangeReason::join;
+                    } else if (old_map.find_node(new_map.node_at(j)) < n_old &&
+                               in.old_failed[old_map.find_node(new_map.node_at(j))]) {
+                        e.reason = ChangeReason::failure;  // back empty
+                    } else if (failed > 0) {
+                        --failed;
+                        e.reason = ChangeReason::failure;
+                    } else if (left > 0) {
+                        --left;
+                        e.reason = ChangeReason::leave;
+                    } else {
+                        e.reason = any_join ? ChangeReason::join : ChangeReason::rebalance;
+                    }
+                    ++out.copies;
+                }
+                // Sources: holders with current data first (returning ones last), fewest sends
+                // so far first, then map order; the first is the planned sender.
+                std::vector<std::uint32_t> src;
+                for (std::uint32_t s : live) {
+                    if (s != o) {
+                        src.push_back(s);
+                    }
+                }
+                const auto stale = [&](std::uint32_t s) {
+                    const std::uint32_t j2 = in.old_to_new[s];
+                    return j2 != none && in.new_returning[j2];
+                };
+                std::stable_sort(src.begin(), src.end(), [&](std::uint32_t a, std::uint32_t b) {
+                    if (stale(a) != stale(b)) {
+                        return !stale(a);
+                    }
+                    return sends[a] < sends[b];
+                });
+                if (src.empty()) {
+                    continue;  // a returning node is the partition's only holder: nothing to fetch
+                }
+                ++sends[src[0]];
+                for (std::uint32_t s : src) {
+                    e.sources.push_back(old_map.node_at(s));
+                }
+                copies.push_back(std::move(e));
+            }
+            // The primary.
+            const std::uint32_t old_primary = os[0];
+            const std::uint32_t new_primary = ns[0];
+            if (in.old_to_new[old_primary] != new_primary) {
+                Event e;
+                e.action = PartitionAction::promote;
+                e.partition = p;
+                e.node = new_map.node_at(new_primary);
+                if (in.old_failed[old_primary]) {
+                    e.reason = ChangeReason::failure;
+                } else if (in.old_to_new[old_primary] == none) {
+                    e.reason = ChangeReason::leave;
+                } else if (in.new_joined[new_primary]) {
+                    e.reason = ChangeReason::join;
+                } else if (in.new_returning[new_primary]) {
+                    e.reason = ChangeReason::rejoin;
+                } else {
+                    e.reason = any_join ? ChangeReason::join : ChangeReason::rebalance;
+                }
+                promotes.push_back(std::move(e));
+            }
+        }
+        // Drops: live old holders that the new map does not list.
+        for (std::uint32_t o : live) {
+            if (in_new(o)) {
+                continue;
+            }
+            Event e;
+            e.action = PartitionAction::drop;
+            e.partition = p;
+            e.node = old_map.node_at(o);
+            if (in.old_to_new[o] == none) {
+                e.reason = ChangeReason::leave;
+            } else {
+                e.reason = any_join ? ChangeReason::join : ChangeReason::rebalance;
+            }
+            drops.push_back(std::move(e));
+        }
+    }
+    out.events.reserve(lost.size() + copies.size() + promotes.size() + drops.size());
+    for (auto* part : {&lost, &copies, &promotes, &drops}) {
+        for (Event& e : *part) {
+            out.events.push_back(std::move(e));
+        }
+    }
+    out.map = std::move(new_map);
+    out.minimum_copies = minimum;
+    return out;
+}
+
+template <class NodeId>
+PartitionMap<NodeId> balanced_map(std::size_t q, Rf rf, Members<NodeId> members,
+                                  const std::vector<std::vector<std::uint32_t>>& held,
+                                  std::size_t& kept) {
+    const std::size_t r = std::min(rf.value(), members.ids.size());
+    PartitionPlanner planner(q, r, members.weights);
+    std::vector<std::uint32_t> slots = planner.plan(held, kept);
+    return PartitionMap<NodeId>(MapParts<NodeId>{q, rf, std::move(members.ids),
+                                                 std::move(members.weights), std::move(slots)});
+}
+
+template <class NodeId>
+PartitionChange<NodeId> rebalance_balanced(const PartitionMap<NodeId>& map,
+                                           std::vector<std::pair<NodeId, std::uint32_t>> nodes,
+                                           const RebalanceOptions<NodeId>& options) {
+    ChangeInput<NodeId> in = change_input(map, std::move(nodes), options);
+    const std::size_t q = map.partition_count();
+    const std::size_t r = std::min(map.rf().value(), in.members.ids.size());
+    const std::size_t lost = count_lost(map, in);
+    const std::size_t minimum = minimum_copies(q, r, in.members.weights, in.held, lost);
+    std::size_t kept = 0;
+    PartitionMap<NodeId> next = balanced_map(q, map.rf(), in.members, in.held, kept);
+    return change_events(map, std::move(next), in, minimum);
+}
+
+// The big-endian uint32 of the first 4 bytes of MD5(data): ClusterKit's hashKey.
+inline std::uint32_t md5_be32(const void* data, std::size_t size) noexcept {
+    const Md5::Digest d = Md5::digest(data, size);
+    return (std::uint32_t{d[0]} << 24) | (std::uint32_t{d[1]} << 16) | (std::uint32_t{d[2]} << 8) |
+           std::uint32_t{d[3]};
+}
+
+template <class NodeId>
+PartitionMap<NodeId> clusterkit_map(std::size_t q, Rf rf, Members<NodeId> members) {
+    const std::size_t n = members.ids.size();
+    const std::size_t r = std::min(rf.value(), n);
+    std::vector<std::uint32_t> slots;
+    slots.reserve(q * r);
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> scores(n);  // (score, index)
+    std::string name;
+    for (std::size_t p = 0; p < q; ++p) {
+        const std::string prefix = "partition-" + std::to_string(p);
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto b = bytes_of(members.ids[i]);
+            name.assign(prefix);
+            name.append(static_cast<const char*>(b.data()), b.size());
+            scores[i] = {md5_be32(name.data(), name.size()), static_cast<std::uint32_t>(i)};
+        }
+        // Ascending score; ties by id (the index order), where ClusterKit's sort is unstable.
+        std::partial_sort(scores.begin(), scores.begin() + static_cast<std::ptrdiff_t>(r),
+                          scores.end());
+        for (std::size_t k = 0; k < r; ++k) {
+            slots.push_back(scores[k].second);
+        }
+    }
+    return PartitionMap<NodeId>(MapParts<NodeId>{q, rf, std::move(members.ids),
+                                                 std::move(members.weights), std::move(slots)});
+}
+
+}  // namespace detail
+
+template <class NodeId>
+PartitionMap<NodeId> PartitionMap<NodeId>::from_lists(std::vector<std::vector<NodeId>> lists,
+                                                      Rf rf) {
+    detail::check_partition_count(lists.size());
+    std::vector<NodeId> ids;
+    for (const auto& list : lists) {
+        ids.insert(ids.end(), list.begin(), list.end());
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end(),
+                          [](const NodeId& a, const NodeId& b) { return !(a < b) && !(b < a); }),
+              ids.end());
+    const std::size_t r = std::min(rf.value(), ids.size());
+    std::vector<std::uint32_t> slots;
+    slots.reserve(lists.size() * r);
+    for (std::size_t p = 0; p < lists.size(); ++p) {
+        const auto& list = lists[p];
+        if (list.size() != r) {
+            detail::raise(Errc::invalid_map, "partition " + std::to_string(p) + " lists " +
+                                                 std::to_string(list.size()) + " nodes; with rf " +
+                                                 std::to_string(rf.value()) + " and " +
+                                                 std::to_string(ids.size()) + " nodes it needs " +
+                                                 std::to_string(r));
+        }
+        for (std::size_t k = 0; k < list.size(); ++k) {
+            for (std::size_t m = 0; m < k; ++m) {
+                if (!(list[m] < list[k]) && !(list[k] < list[m])) {
+                    detail::raise(Errc::invalid_map, "partition " + std::to_string(p) +
+                                                         " lists node " +
+                                                         detail::describe(list[k]) + " twice");
+                }
+            }
+            const auto it = std::lower_bound(ids.begin(), ids.end(), list[k]);
+            slots.push_back(static_cast<std::uint32_t>(it - ids.begin()));
+        }
+    }
+    std::vector<std::uint32_t> weights(ids.size(), 1);
+    return PartitionMap(detail::MapParts<NodeId>{lists.size(), rf, std::move(ids),
+                                                 std::move(weights), std::move(slots)});
+}
+
+template <class NodeId>
+template <class K, class>
+std::vector<PartitionId> PartitionMap<NodeId>::partitions_of(const K& node) const {
+    const auto n = static_cast<std::uint32_t>(index_of(node));
+    std::vector<PartitionId> out;
+    for (std::size_t p = 0; p < q_; ++p) {
+        const std::uint32_t* s = slots_.data() + p * r_;
+        if (std::find(s, s + r_, n) != s + r_) {
+            out.push_back(static_cast<PartitionId>(p));
+        }
+    }
+    return out;
+}
+
+template <class NodeId>
+std::vector<PartitionLoad<NodeId>> PartitionMap<NodeId>::loads() const {
+    std::vector<PartitionLoad<NodeId>> out(nodes_.size());
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        out[i].node = nodes_[i];
+        out[i].weight = weights_[i];
+    }
+    for (std::size_t p = 0; p < q_; ++p) {
+        const std::uint32_t* s = slots_.data() + p * r_;
+        ++out[s[0]].primaries;
+        for (std::size_t k = 0; k < r_; ++k) {
+            ++out[s[k]].replicas;
+        }
+    }
+    return out;
+}
+
+template <class NodeId>
+PartitionMap<NodeId> assign_partitions(const std::vector<std::pair<NodeId, std::uint32_t>>& nodes,
+                                       std::size_t q, Rf rf) {
+    detail::check_partition_count(q);
+    detail::Members<NodeId> members = detail::sorted_members(nodes);
+    std::size_t kept = 0;
+    return detail::balanced_map(q, rf, std::move(members),
+                                std::vector<std::vector<std::uint32_t>>(q), kept);
+}
+
+template <class NodeId>
+PartitionMap<NodeId> assign_partitions(const std::vector<NodeId>& nodes, std::size_t q, Rf rf) {
+    return assign_partitions(detail::weight_one(nodes), q, rf);
+}
+
+template <class NodeId>
+PartitionChange<NodeId> rebalance_partitions(
+    const PartitionMap<NodeId>& map, const std::vector<std::pair<NodeId, std::uint32_t>>& nodes,
+    const RebalanceOptions<NodeId>& options) {
+    return detail::rebalance_balanced(map, nodes, options);
+}
+
+template <class NodeId>
+PartitionChange<NodeId> rebalance_partitions(const PartitionMap<NodeId>& map,
+                                             const std::vector<NodeId>& nodes,
+                                             const RebalanceOptions<NodeId>& options) {
+    return detail::rebalance_balanced(map, detail::weight_one(nodes), options);
+}
+
+namespace clusterkit {
+
+template <class Key>
+PartitionId key_partition(const Key& key, std::size_t q) {
+    const auto b = detail::bytes_of(key);
+    return static_cast<PartitionId>(detail::md5_be32(b.data(), b.size()) % q);
+}
+
+template <class NodeId>
+PartitionMap<NodeId> assign_partitions(const std::vector<NodeId>& nodes, std::size_t q, Rf rf) {
+    detail::check_partition_count(q);
+    return detail::clusterkit_map(q, rf, detail::sorted_members(detail::weight_one(nodes)));
+}
+
+template <class NodeId>
+PartitionChange<NodeId> rebalance_partitions(const PartitionMap<NodeId>& map,
+                                             const std::vector<NodeId>& nodes,
+                                             const RebalanceOptions<NodeId>& options) {
+    detail::ChangeInput<NodeId> in = detail::change_input(map, detail::weight_one(nodes), options);
+    const std::size_t q = map.partition_count();
+    const std::size_t r = std::min(map.rf().value(), in.members.ids.size());
+    const std::size_t lost = detail::count_lost(map, in);
+    const std::size_t minimum = detail::minimum_copies(q, r, in.members.weights, in.held, lost);
+    PartitionMap<NodeId> next = detail::clusterkit_map(q, map.rf(), in.members);
+    return detail::change_events(map, std::move(next), in, minimum);
+}
+
+}  // namespace clusterkit
+
+RINGPLAN_NAMESPACE_END
+
+#endif  // RINGPLAN_PARTITIONS_HPP
