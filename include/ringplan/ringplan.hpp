@@ -9,9 +9,9 @@
 #include <ringplan/cassandra.hpp>
 #include <ringplan/error.hpp>
 #include <ringplan/handoff.hpp>
-#include <ringplan/partitions.hpp>
 #include <ringplan/hash.hpp>
 #include <ringplan/ketama.hpp>
+#include <ringplan/partitions.hpp>
 #include <ringplan/plan.hpp>
 #include <ringplan/plan_types.hpp>
 #include <ringplan/project.hpp>
