@@ -155,6 +155,11 @@ TEST_CASE("error codes have stable names", "[errors]") {
     CHECK(std::string(ringplan::to_string(Errc::no_successor)) == "no_successor");
     CHECK(std::string(ringplan::to_string(Errc::too_many_vnodes)) == "too_many_vnodes");
     CHECK(std::string(ringplan::to_string(Errc::invalid_limit)) == "invalid_limit");
+    CHECK(std::string(ringplan::to_string(Errc::invalid_partition_count)) ==
+          "invalid_partition_count");
+    CHECK(std::string(ringplan::to_string(Errc::invalid_partition)) == "invalid_partition");
+    CHECK(std::string(ringplan::to_string(Errc::invalid_weight)) == "invalid_weight");
+    CHECK(std::string(ringplan::to_string(Errc::invalid_map)) == "invalid_map");
     // Error is a std::runtime_error, so generic handlers catch it.
     try {
         Ring().owner_at(0);
