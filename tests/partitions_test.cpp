@@ -624,6 +624,19 @@ TEST_CASE("the ClusterKit scheme's rebalance uses ringplan's events, and copies 
     }
     CHECK(ch.copies == node4);
     CHECK(node4 != 12);
+    // Balance figures: the balanced scheme is exact here, ClusterKit's is not.
+    const ringplan::PartitionStats ck = ch.map.stats();
+    CHECK(ck.max_replicas > 12);
+    CHECK(ck.replica_max_over_mean > 1.0);
+    const ringplan::PartitionStats even =
+        ringplan::rebalance_partitions(ringplan::assign_partitions(three, 16, Rf{3}),
+                                       {"node-1", "node-2", "node-3", "node-4"})
+            .map.stats();
+    CHECK(even.min_replicas == 12);
+    CHECK(even.max_replicas == 12);
+    CHECK(even.replica_max_over_mean == 1.0);
+    CHECK(even.min_primaries == 4);
+    CHECK(even.max_primaries == 4);
     CHECK(ch.map ==
           ringplan::clusterkit::assign_partitions(
               std::vector<std::string>{"node-1", "node-2", "node-3", "node-4"}, 16, Rf{3}));

@@ -48,6 +48,16 @@ PartitionId key_partition(const Key& key, std::size_t q) {
     return partition_at(key_token<Hash>(key), q);
 }
 
+/// Balance figures of a map (PartitionMap::stats).
+struct PartitionStats {
+    std::size_t min_replicas = 0;
+    std::size_t max_replicas = 0;
+    std::size_t min_primaries = 0;
+    std::size_t max_primaries = 0;
+    double replica_max_over_mean = 0;  ///< max replicas / (Q r / N)
+    double primary_max_over_mean = 0;  ///< max primaries / (Q / N)
+};
+
 namespace detail {
 // A map's parts: `slots` holds Q * min(rf, N) node indices, partition by partition, primary
 // first; `nodes` ascending.
@@ -133,6 +143,10 @@ public:
 
     /// Every node's weight, replicas and primaries, by ascending id.
     [[nodiscard]] std::vector<PartitionLoad<NodeId>> loads() const;
+
+    /// How even the map is: the fewest and most replicas and primaries on a node, and the
+    /// most over the mean (1 is perfect balance; unweighted maps only read naturally).
+    [[nodiscard]] PartitionStats stats() const;
 
     friend bool operator==(const PartitionMap& a, const PartitionMap& b) {
         return a.q_ == b.q_ && a.rf_ == b.rf_ && a.nodes_ == b.nodes_ && a.weights_ == b.weights_ &&
@@ -1268,6 +1282,28 @@ std::vector<PartitionLoad<NodeId>> PartitionMap<NodeId>::loads() const {
         }
     }
     return out;
+}
+
+template <class NodeId>
+PartitionStats PartitionMap<NodeId>::stats() const {
+    PartitionStats st;
+    if (nodes_.empty()) {
+        return st;
+    }
+    const std::vector<PartitionLoad<NodeId>> all = loads();
+    st.min_replicas = st.min_primaries = ~std::size_t{0};
+    for (const auto& l : all) {
+        st.min_replicas = std::min(st.min_replicas, l.replicas);
+        st.max_replicas = std::max(st.max_replicas, l.replicas);
+        st.min_primaries = std::min(st.min_primaries, l.primaries);
+        st.max_primaries = std::max(st.max_primaries, l.primaries);
+    }
+    const double n = static_cast<double>(nodes_.size());
+    st.replica_max_over_mean =
+        static_cast<double>(st.max_replicas) / (static_cast<double>(q_ * r_) / n);
+    st.primary_max_over_mean =
+        static_cast<double>(st.max_primaries) / (static_cast<double>(q_) / n);
+    return st;
 }
 
 template <class NodeId>
