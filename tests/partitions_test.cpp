@@ -178,6 +178,7 @@ std::vector<std::set<std::string>> run_events(const Map& old, const Change& ch,
         }
         before[p] = holders[p].size();
     }
+    const std::vector<std::set<std::string>> start = holders;
     std::vector<bool> is_lost(q, false);
     int phase = 0;  // 0 lost, 1 copies, 2 promotes, 3 drops: the events come in this order
     const std::map<PartitionAction, int> phase_of = {
@@ -209,9 +210,13 @@ std::vector<std::set<std::string>> run_events(const Map& old, const Change& ch,
                     CHECK(returning.count(e.node) == 1);
                     CHECK(e.reason == ringplan::ChangeReason::rejoin);
                 }
-                // The sources are every live holder (but the receiver), and hold the data.
-                std::set<std::string> want = h;
+                // The sources are every live holder from before the step (but the receiver):
+                // a copy of the same step may not be done yet. They hold the data.
+                std::set<std::string> want = start[e.partition];
                 want.erase(e.node);
+                for (const std::string& src : e.sources) {
+                    CHECK(h.count(src) == 1);
+                }
                 CHECK(std::set<std::string>(e.sources.begin(), e.sources.end()) == want);
                 CHECK(e.sources.size() == want.size());
                 CHECK(!e.sources.empty());
@@ -411,8 +416,8 @@ TEST_CASE("random sequences of joins, leaves, failures and returns keep every in
           "[partitions][property]") {
     std::mt19937_64 rng(2024);
     int checked = 0;
-    for (int run = 0; run < 40; ++run) {
-        const std::size_t q = 1 + rng() % 64;
+    for (int run = 0; run < 150; ++run) {
+        const std::size_t q = 1 + rng() % 160;
         const std::size_t rf = 1 + rng() % 4;
         std::set<std::string> members;
         for (std::size_t i = 0, n = 1 + rng() % 6; i < n; ++i) {
@@ -483,7 +488,86 @@ TEST_CASE("random sequences of joins, leaves, failures and returns keep every in
             ++checked;
         }
     }
-    CHECK(checked > 300);
+    CHECK(checked > 1200);
+}
+
+TEST_CASE("weighted rebalances keep the event contract and nearly always meet the bound",
+          "[partitions][property]") {
+    std::mt19937_64 rng(99);
+    std::size_t steps = 0, above = 0, max_above = 0;
+    for (int run = 0; run < 150; ++run) {
+        const std::size_t q = 1 + rng() % 160;
+        const std::size_t rf = 1 + rng() % 3;
+        std::map<std::string, std::uint32_t> members;
+        std::size_t next_id = 0;
+        for (std::size_t i = 0, n = 1 + rng() % 5; i < n; ++i) {
+            members["w" + std::to_string(next_id++)] = static_cast<std::uint32_t>(1 + rng() % 4);
+        }
+        const auto as_list = [](const std::map<std::string, std::uint32_t>& m) {
+            return std::vector<std::pair<std::string, std::uint32_t>>(m.begin(), m.end());
+        };
+        Map map = ringplan::assign_partitions(as_list(members), q, Rf{rf});
+        for (int step = 0; step < 8; ++step) {
+            std::map<std::string, std::uint32_t> next = members;
+            std::set<std::string> failed;
+            const auto victim = [&] {
+                auto it = members.begin();
+                std::advance(it, static_cast<long>(rng() % members.size()));
+                return it->first;
+            };
+            switch (rng() % 4) {
+                case 0:
+                    next["w" + std::to_string(next_id++)] =
+                        static_cast<std::uint32_t>(1 + rng() % 4);
+                    break;
+                case 1:
+                    if (members.size() > 1) {
+                        next.erase(victim());
+                    }
+                    break;
+                case 2:
+                    if (members.size() > 1) {
+                        const std::string f = victim();
+                        next.erase(f);
+                        failed.insert(f);
+                    }
+                    break;
+                default:
+                    next[victim()] = static_cast<std::uint32_t>(1 + rng() % 6);  // reweigh
+                    break;
+            }
+            Options o;
+            o.failed.assign(failed.begin(), failed.end());
+            INFO("run " << run << " step " << step);
+            const Change ch = ringplan::rebalance_partitions(map, as_list(next), o);
+            run_events(map, ch, failed, {});
+            // minimum_copies counts each node's target alone. With weights, a few large nodes
+            // can hold (nearly) every partition; the others then share the slots left, and two
+            // of them that held the same partition can not both keep it, so the true minimum
+            // can exceed the bound. Unweighted maps meet it exactly (the test above); weighted
+            // ones must meet it in nearly every step.
+            CHECK(ch.copies >= ch.minimum_copies);
+            const auto loads = ch.map.loads();
+            const bool capped = ch.map.node_count() > ch.map.replica_count() &&
+                                std::any_of(loads.begin(), loads.end(),
+                                            [&](const auto& l) { return l.replicas == q; });
+            ++steps;
+            if (!capped && ch.copies != ch.minimum_copies) {
+                ++above;
+                max_above = std::max(max_above, ch.copies - ch.minimum_copies);
+            }
+            for (const auto& load : ch.map.loads()) {
+                CHECK(load.weight == next.at(load.node));
+            }
+            map = ch.map;
+            members = next;
+        }
+    }
+    // Steps where no node holds every partition, above the bound: 5 of 1,200 today.
+    INFO(above << " of " << steps << " steps above the bound, by at most " << max_above);
+    CHECK(steps > 1000);
+    CHECK(above * 100 <= steps);  // at most 1%
+    CHECK(max_above <= 4);
 }
 
 TEST_CASE("a failure rebuilds from the survivors; with rf 1 its partitions are lost",

@@ -288,8 +288,11 @@ struct PartitionChange {
     std::vector<PartitionEvent<NodeId>> events;
     /// Full copies (copy events).
     std::size_t copies = 0;
-    /// The fewest full copies any balanced map of the new membership needs from the old one.
-    /// The balanced scheme always meets it; the ClusterKit scheme does not.
+    /// A lower bound on the full copies any balanced map of the new membership needs: Q r,
+    /// less each node's replicas kept up to its target, less r per lost partition. Unweighted
+    /// balanced rebalances meet it (tested against a max-flow over random changes); with
+    /// weights that give a node (nearly) every partition, the distinct-node rule can force a
+    /// few more. ClusterKit's unbalanced map may copy fewer or more.
     std::size_t minimum_copies = 0;
     /// Partitions with no live holder left.
     std::size_t lost = 0;
@@ -324,7 +327,7 @@ template <class NodeId>
     const std::vector<std::pair<NodeId, std::uint32_t>>& nodes, std::size_t q, Rf rf);
 
 /// The balanced map of the new membership `nodes` that keeps the most replicas of `map` where
-/// they are (so it makes the fewest copies any balanced map needs), and the events to get
+/// they are (each node keeps what it holds up to its target: minimum_copies), and the events to get
 /// there. Joins, graceful leaves, failures, empty returns and returns with data, in any mix.
 /// Q and rf are the map's. Errors: empty_ring (no nodes), duplicate_node, unknown_node (a
 /// failed or returning node that is not in the map), invalid_weight, and invalid_map (a
@@ -539,13 +542,18 @@ public:
         }
         cap_ = balanced_counts(std::uint64_t{q_} * r_, weights_, q_, h);
         // Nodes above their cap drop their excess, the most excess first. Each drops from the
-        // partitions short of the fewest holders so far, so the shortfall spreads over many
-        // partitions and the nodes below their cap can fill it (a node fills a partition
-        // once); then partitions it is not the primary of; then by a scramble of (partition,
-        // node), so the drops spread over the partitions.
+        // partitions with the most slack (short of the fewest holders so far, and held by the
+        // fewest nodes below their cap), so the shortfall spreads over partitions the nodes
+        // below their cap can fill (a node fills a partition once); then partitions it is not
+        // the primary of; then by a scramble of (partition, node), so the drops spread.
+        // Slack of a partition: how many nodes below their cap could still fill it, less what
+        // it already lacks. Nodes below their cap that hold p can not fill it.
         std::vector<std::uint32_t> deficit(q_);
         for (std::size_t p = 0; p < q_; ++p) {
             deficit[p] = static_cast<std::uint32_t>(r_ - std::min(r_, held[p].size()));
+            for (std::uint32_t n : held[p]) {
+                deficit[p] += h[n] < cap_[n] ? 1u : 0u;
+            }
         }
         std::vector<std::uint32_t> order;
         for (std::size_t n = 0; n < n_; ++n) {
@@ -662,6 +670,8 @@ private:
                 move_down(n, residual);
                 list.push_back(n);
             }
+            for (; need > 0 && augment_fill(static_cast<PartitionId>(p), residual); --need) {
+            }
             if (need > 0) {
                 repair(static_cast<PartitionId>(p), need, residual, in_p);
             }
@@ -691,6 +701,64 @@ private:
             pos_[n] = static_cast<std::uint32_t>(buckets_[residual[n]].size());
             buckets_[residual[n]].push_back(n);
         }
+    }
+
+    // Partition p lacks a node, and every node below its cap already holds p: an augmenting
+    // path over the slots filled in this run (never a kept one, so no copy is added). Breadth
+    // first from p: a partition y that needs a filler can take any node m not in y that has a
+    // filled slot in another partition z (then z needs a filler), or, to end the path, a node
+    // below its cap not in y. Then each filler moves along the path. A bipartite b-matching
+    // step (Ford-Fulkerson); it runs only when the greedy fill can not complete p.
+    bool augment_fill(PartitionId p, std::vector<std::uint32_t>& residual) {
+        std::vector<std::vector<PartitionId>> filled_at(n_);  // node -> partitions it fills new
+        for (std::size_t x = 0; x < q_; ++x) {
+            for (std::size_t k = kept_count_[x]; k < lists_[x].size(); ++k) {
+                filled_at[lists_[x][k]].push_back(static_cast<PartitionId>(x));
+            }
+        }
+        struct Via {
+            PartitionId to;  // the partition the mover goes to
+            std::uint32_t mover;
+        };
+        std::vector<Via> via(q_, Via{none, none});
+        std::vector<std::uint8_t> seen(q_, 0);
+        std::vector<PartitionId> frontier{p};
+        seen[p] = 1;
+        const auto holds = [&](std::size_t x, std::uint32_t n) {
+            return std::find(lists_[x].begin(), lists_[x].end(), n) != lists_[x].end();
+        };
+        for (std::size_t i = 0; i < frontier.size(); ++i) {
+            const PartitionId y = frontier[i];
+            for (std::uint32_t m = 0; m < n_; ++m) {
+                if (holds(y, m)) {
+                    continue;
+                }
+                if (residual[m] > 0) {
+                    // m fills y; each mover on the path leaves its slot to the filler before it.
+                    std::uint32_t filler = m;
+                    for (PartitionId x = y;;) {
+                        if (x == p) {
+                            lists_[p].push_back(filler);
+                            break;
+                        }
+                        const Via v = via[x];
+                        *std::find(lists_[x].begin(), lists_[x].end(), v.mover) = filler;
+                        filler = v.mover;
+                        x = v.to;
+                    }
+                    move_down(m, residual);
+                    return true;
+                }
+                for (PartitionId z : filled_at[m]) {
+                    if (!seen[z] && holds(z, m)) {
+                        seen[z] = 1;
+                        via[z] = Via{y, m};
+                        frontier.push_back(z);
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     // Partition p still needs `need` nodes but every node below its cap already holds p. For
@@ -869,9 +937,9 @@ private:
     std::vector<std::vector<PartitionId>> primary_of_;
 };
 
-// The fewest copies any balanced map of the new membership needs: Q r minus the most replicas
-// a balanced map can keep, which is sum over nodes of min(held, cap) with the round-ups given
-// to the nodes that hold most (balanced_counts' preference). Lost partitions need no copy.
+// A lower bound on the copies any balanced map of the new membership needs: Q r minus the most
+// replicas a balanced map can keep, which is sum over nodes of min(held, cap) with the round-ups
+// given to the nodes that hold most (balanced_counts' preference). Lost partitions need no copy.
 inline std::size_t minimum_copies(std::size_t q, std::size_t r,
                                   const std::vector<std::uint32_t>& weights,
                                   const std::vector<std::vector<std::uint32_t>>& held,
