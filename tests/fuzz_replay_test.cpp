@@ -3,6 +3,7 @@
 // A mismatch aborts inside the target with a message naming it.
 #include "catch.hpp"
 #include "fuzz/departure_input.hpp"
+#include "fuzz/partition_ops.hpp"
 #include "fuzz/ring_ops.hpp"
 
 #include <dirent.h>
@@ -62,4 +63,8 @@ TEST_CASE("the ring-operations fuzz corpus replays cleanly", "[fuzz]") {
 
 TEST_CASE("the departure-protocol fuzz corpus replays cleanly", "[fuzz]") {
     CHECK(replay("departure", rp_fuzz::departure_one_input, 1500) >= 1);
+}
+
+TEST_CASE("the partition-operations fuzz corpus replays cleanly", "[fuzz][partitions]") {
+    CHECK(replay("partition_ops", rp_fuzz::partition_ops_one_input, 1500) >= 1);
 }

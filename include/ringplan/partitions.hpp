@@ -449,13 +449,16 @@ std::vector<std::pair<NodeId, std::uint32_t>> weight_one(const std::vector<NodeI
 
 // Counts that split `total` by weight, each within one of its exact share and at most `cap`
 // (a node holds a partition once): nodes whose share exceeds the cap get the cap, the rest
-// share what is left (water-filling). The share's remainder decides who rounds up: first the
-// nodes with the largest `prefer` (the replicas they keep, so rounding up saves copies), then
-// the largest remainder, then the lowest index. Sum of counts == total.
+// share what is left (water-filling). Who rounds up: first the nodes whose `prefer` (the
+// replicas they hold) exceeds their floor, since rounding up keeps one more of them; then the
+// largest remainder, then the lowest index. Sum of counts == total.
+// `rounding`, when given, receives per node: 0 its share is whole or capped (its count is
+// fixed), 1 it could round up but did not, 2 it rounded up.
 inline std::vector<std::uint32_t> balanced_counts(std::uint64_t total,
                                                   const std::vector<std::uint32_t>& weights,
                                                   std::uint64_t cap,
-                                                  const std::vector<std::uint32_t>& prefer) {
+                                                  const std::vector<std::uint32_t>& prefer,
+                                                  std::vector<std::uint8_t>* rounding = nullptr) {
     __extension__ typedef unsigned __int128 U128;
     const std::size_t n = weights.size();
     std::vector<std::uint32_t> count(n, 0);
@@ -500,16 +503,29 @@ inline std::vector<std::uint32_t> balanced_counts(std::uint64_t total,
             }
         }
         std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
-            if (prefer[a] != prefer[b]) {
-                return prefer[a] > prefer[b];
+            // A round-up is worth one kept replica exactly to a node that holds more than its
+            // floor: those first (so sum of min(held, count) is as large as it can be).
+            const bool ga = prefer[a] > count[a];
+            const bool gb = prefer[b] > count[b];
+            if (ga != gb) {
+                return ga;
             }
             if (rem[a] != rem[b]) {
                 return rem[a] > rem[b];
             }
             return a < b;
         });
+        if (rounding != nullptr) {
+            rounding->assign(n, 0);
+            for (std::uint32_t i : order) {
+                (*rounding)[i] = 1;
+            }
+        }
         for (std::uint64_t k = 0; k < total - given; ++k) {
             ++count[order[k]];
+            if (rounding != nullptr) {
+                (*rounding)[order[k]] = 2;
+            }
         }
         return count;
     }
@@ -540,7 +556,8 @@ public:
                 ++h[n];
             }
         }
-        cap_ = balanced_counts(std::uint64_t{q_} * r_, weights_, q_, h);
+        cap_ = balanced_counts(std::uint64_t{q_} * r_, weights_, q_, h, &rounding_);
+        drop_beside_forced(held, holding, h);
         // Nodes above their cap drop their excess, the most excess first. Each drops from the
         // partitions with the most slack (short of the fewest holders so far, and held by the
         // fewest nodes below their cap), so the shortfall spreads over partitions the nodes
@@ -612,6 +629,50 @@ public:
     }
 
 private:
+    // Nodes whose target is every partition (only weights do that, while N > r) will be in
+    // every list; the others share the r - F slots left. Where a partition holds more of the
+    // others than that, the ones most above their cap let it go (then by a scramble): a kept
+    // set that does not fit could not be completed.
+    void drop_beside_forced(const std::vector<std::vector<std::uint32_t>>& held,
+                            std::vector<std::vector<PartitionId>>& holding,
+                            std::vector<std::uint32_t>& h) {
+        std::size_t forced = 0;
+        for (std::size_t n = 0; n < n_; ++n) {
+            forced += cap_[n] == q_ ? 1u : 0u;
+        }
+        if (forced == 0 || forced >= r_) {
+            return;
+        }
+        const std::size_t room = r_ - forced;
+        std::vector<std::uint32_t> others;
+        std::vector<std::uint8_t> gone(n_, 0);
+        for (std::size_t p = 0; p < q_; ++p) {
+            others.clear();
+            for (std::uint32_t n : held[p]) {
+                if (cap_[n] != q_) {
+                    others.push_back(n);
+                }
+            }
+            if (others.size() <= room) {
+                continue;
+            }
+            std::sort(others.begin(), others.end(), [&](std::uint32_t a, std::uint32_t b) {
+                const long long ea = static_cast<long long>(h[a]) - cap_[a];
+                const long long eb = static_cast<long long>(h[b]) - cap_[b];
+                if (ea != eb) {
+                    return ea > eb;
+                }
+                return mix64((std::uint64_t{p} << 32) ^ a) < mix64((std::uint64_t{p} << 32) ^ b);
+            });
+            for (std::size_t k = 0; k < others.size() - room; ++k) {
+                const std::uint32_t n = others[k];
+                auto& mine = holding[n];
+                mine.erase(std::find(mine.begin(), mine.end(), static_cast<PartitionId>(p)));
+                --h[n];
+            }
+        }
+    }
+
     // Completes every partition to r distinct nodes from the nodes below their cap: largest
     // residual first (Havel-Hakimi: with a complete choice this always succeeds), a scramble
     // among equals so a node's partitions do not all share the same co-replicas.
@@ -673,6 +734,9 @@ private:
             for (; need > 0 && augment_fill(static_cast<PartitionId>(p), residual); --need) {
             }
             if (need > 0) {
+                for (std::uint32_t n : list) {
+                    in_p[n] = 1;  // augment_fill may have added some
+                }
                 repair(static_cast<PartitionId>(p), need, residual, in_p);
             }
             for (std::uint32_t n : list) {
@@ -724,6 +788,7 @@ private:
         std::vector<std::uint8_t> seen(q_, 0);
         std::vector<PartitionId> frontier{p};
         seen[p] = 1;
+        const std::uint32_t giver = unused_round_up(residual);
         const auto holds = [&](std::size_t x, std::uint32_t n) {
             return std::find(lists_[x].begin(), lists_[x].end(), n) != lists_[x].end();
         };
@@ -733,7 +798,21 @@ private:
                 if (holds(y, m)) {
                     continue;
                 }
-                if (residual[m] > 0) {
+                // A round-up may move: a node that rounded up but can not use it (it still has
+                // room) hands it to m, which could round up too; both stay within one of their
+                // share, and no kept replica moves.
+                const bool takes_round_up = residual[m] == 0 && rounding_[m] == 1 && giver != none;
+                if (residual[m] > 0 || takes_round_up) {
+                    if (takes_round_up) {
+                        rounding_[giver] = 1;
+                        --cap_[giver];
+                        move_down(giver, residual);
+                        rounding_[m] = 2;
+                        ++cap_[m];
+                        ++residual[m];
+                        pos_[m] = static_cast<std::uint32_t>(buckets_[1].size());
+                        buckets_[1].push_back(m);
+                    }
                     // m fills y; each mover on the path leaves its slot to the filler before it.
                     std::uint32_t filler = m;
                     for (PartitionId x = y;;) {
@@ -759,6 +838,18 @@ private:
             }
         }
         return false;
+    }
+
+    // A node that rounded up and still has room (so the round-up keeps nothing), or none.
+    std::uint32_t unused_round_up(const std::vector<std::uint32_t>& residual) const {
+        for (std::size_t b = 1; b < buckets_.size(); ++b) {
+            for (std::uint32_t n : buckets_[b]) {
+                if (rounding_[n] == 2 && residual[n] > 0) {
+                    return n;
+                }
+            }
+        }
+        return none;
     }
 
     // Partition p still needs `need` nodes but every node below its cap already holds p. For
@@ -831,10 +922,25 @@ private:
         primary_.assign(q_, none);
         pcount_.assign(n_, 0);
         primary_of_.assign(n_, {});
-        for (std::size_t p = 0; p < q_; ++p) {
-            if (!held[p].empty() && kept_count_[p] > 0 && lists_[p][0] == held[p][0]) {
+        // Old primaries stay, up to their node's cap. Where another holder of the partition
+        // has room to spare (a node that joined, or lost primaries), the old primary is kept
+        // only after the partitions that have no such holder: those would otherwise need an
+        // augmenting path, and a join would cost a search per primary it takes.
+        std::vector<bool> has_spare(n_);
+        for (std::size_t n = 0; n < n_; ++n) {
+            has_spare[n] = pcap_[n] > kept_primaries[n];
+        }
+        for (int pass = 0; pass < 2; ++pass) {
+            for (std::size_t p = 0; p < q_; ++p) {
+                if (held[p].empty() || kept_count_[p] == 0 || lists_[p][0] != held[p][0] ||
+                    primary_[p] != none) {
+                    continue;
+                }
                 const std::uint32_t o = held[p][0];
-                if (pcount_[o] < pcap_[o]) {
+                const bool spare_elsewhere =
+                    std::any_of(lists_[p].begin(), lists_[p].end(),
+                                [&](std::uint32_t m) { return m != o && has_spare[m]; });
+                if ((pass == 1 || !spare_elsewhere) && pcount_[o] < pcap_[o]) {
                     set_primary(static_cast<PartitionId>(p), o);
                 }
             }
@@ -929,6 +1035,7 @@ private:
     std::size_t q_, r_, n_;
     std::vector<std::uint32_t> weights_;
     std::vector<std::uint32_t> cap_, pcap_;
+    std::vector<std::uint8_t> rounding_;  // balanced_counts' rounding of cap_
     std::vector<std::vector<std::uint32_t>> lists_;
     std::vector<std::uint32_t> kept_count_;
     std::vector<std::vector<std::uint32_t>> buckets_;

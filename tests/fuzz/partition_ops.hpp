@@ -1,0 +1,147 @@
+// The partition-operations fuzz target: bytes are read as a partition count, an rf, a starting
+// membership (optionally weighted) and a program of changes (joins, graceful leaves, failures,
+// empty returns, returns with data, reweighs, several at once), each run through
+// rebalance_partitions of both schemes; every change is checked on the simulated store of
+// tests/partition_model.hpp, balance and the copy bound too. A violation aborts with a message
+// (libFuzzer reports it; the replay test fails). Used by tests/fuzz/partition_fuzz.cpp
+// (libFuzzer) and tests/fuzz_replay_test.cpp (every run).
+#ifndef RINGPLAN_TESTS_FUZZ_PARTITION_OPS_HPP
+#define RINGPLAN_TESTS_FUZZ_PARTITION_OPS_HPP
+
+#include "../partition_model.hpp"
+
+#include <ringplan/partitions.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace rp_fuzz {
+
+[[noreturn]] inline void partition_mismatch(const std::string& detail) {
+    std::fprintf(stderr, "partition_ops mismatch: %s\n", detail.c_str());
+    std::abort();
+}
+
+inline int partition_ops_one_input(const std::uint8_t* data, std::size_t size) {
+    std::size_t at = 0;
+    const auto byte = [&]() -> std::uint8_t { return at < size ? data[at++] : 0; };
+    const std::size_t q = 1 + (std::size_t{byte()} << 8 | byte()) % 300;
+    const std::size_t rf = 1 + byte() % 5;
+    const bool weighted = byte() % 2 == 1;
+    const bool clusterkit = !weighted && byte() % 4 == 0;
+    std::map<std::string, std::uint32_t> members;
+    std::size_t next_id = 0;
+    for (std::size_t i = 0, n = 1 + byte() % 8; i < n; ++i) {
+        members["n" + std::to_string(next_id++)] = weighted ? 1u + byte() % 6 : 1u;
+    }
+    const auto list = [&](const std::map<std::string, std::uint32_t>& m) {
+        return std::vector<std::pair<std::string, std::uint32_t>>(m.begin(), m.end());
+    };
+    const auto ids = [&](const std::map<std::string, std::uint32_t>& m) {
+        std::vector<std::string> out;
+        for (const auto& kv : m) {
+            out.push_back(kv.first);
+        }
+        return out;
+    };
+    rp_model::PartitionMap map =
+        clusterkit ? ringplan::clusterkit::assign_partitions(ids(members), q, ringplan::Rf{rf})
+                   : ringplan::assign_partitions(list(members), q, ringplan::Rf{rf});
+    std::set<std::string> down;  // members that went down; the map still lists them
+    for (int step = 0; step < 24 && at < size; ++step) {
+        std::map<std::string, std::uint32_t> next = members;
+        std::set<std::string> failed;
+        ringplan::RebalanceOptions<std::string> options;
+        const auto pick = [&]() {
+            auto it = members.begin();
+            std::advance(it, static_cast<long>(byte() % members.size()));
+            return it->first;
+        };
+        bool bring_back = false;
+        for (int k = 0, changes = 1 + byte() % 3; k < changes; ++k) {
+            switch (byte() % 7) {
+                case 0:
+                    next["n" + std::to_string(next_id++)] = weighted ? 1u + byte() % 6 : 1u;
+                    break;
+                case 1:
+                    next.erase(pick());  // graceful leave
+                    break;
+                case 2: {
+                    const std::string f = pick();  // failure, removed
+                    next.erase(f);
+                    failed.insert(f);
+                    break;
+                }
+                case 3:
+                    failed.insert(pick());  // failure; back empty if still in `next`
+                    break;
+                case 4:
+                    down.insert(pick());
+                    break;
+                case 5:
+                    if (weighted) {
+                        next[pick()] = 1u + byte() % 6;
+                    }
+                    break;
+                default:
+                    bring_back = true;
+                    break;
+            }
+        }
+        if (bring_back) {
+            for (const std::string& d : down) {
+                if (next.count(d) != 0 && failed.count(d) == 0) {
+                    options.returning.push_back(d);
+                }
+            }
+            down.clear();
+        }
+        if (next.empty()) {
+            continue;
+        }
+        options.failed.assign(failed.begin(), failed.end());
+        const rp_model::PartitionChange ch =
+            clusterkit ? ringplan::clusterkit::rebalance_partitions(map, ids(next), options)
+                       : ringplan::rebalance_partitions(map, list(next), options);
+        const std::set<std::string> returning(options.returning.begin(), options.returning.end());
+        const std::string broken = rp_model::check_change(map, ch, failed, returning);
+        if (!broken.empty()) {
+            partition_mismatch(broken);
+        }
+        if (!clusterkit) {
+            if (ch.copies < ch.minimum_copies) {
+                partition_mismatch("fewer copies than the lower bound");
+            }
+            if (!weighted) {
+                const std::string uneven = rp_model::unbalanced(ch.map);
+                if (!uneven.empty()) {
+                    partition_mismatch(uneven);
+                }
+                if (ch.copies != ch.minimum_copies) {
+                    partition_mismatch(
+                        "an unweighted change above the bound: " + std::to_string(ch.copies) +
+                        " copies, bound " + std::to_string(ch.minimum_copies));
+                }
+            }
+        }
+        for (const std::string& f : failed) {
+            down.erase(f);
+        }
+        for (auto it = down.begin(); it != down.end();) {
+            it = next.count(*it) == 0 ? down.erase(it) : std::next(it);
+        }
+        map = ch.map;
+        members = next;
+    }
+    return 0;
+}
+
+}  // namespace rp_fuzz
+
+#endif  // RINGPLAN_TESTS_FUZZ_PARTITION_OPS_HPP

@@ -1,0 +1,176 @@
+// The contract of a partition change, checked on a simulated store: shared by
+// tests/partitions_test.cpp and the partition fuzz target (tests/fuzz/partition_ops.hpp).
+#ifndef RINGPLAN_TESTS_PARTITION_MODEL_HPP
+#define RINGPLAN_TESTS_PARTITION_MODEL_HPP
+
+#include <ringplan/partitions.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace rp_model {
+
+using PartitionMap = ringplan::PartitionMap<std::string>;
+using PartitionChange = ringplan::PartitionChange<std::string>;
+
+// "" when every partition has min(rf, N) distinct nodes, primary first, and every node's
+// replicas and primaries are the floor or ceil of its unweighted share; else what is wrong.
+inline std::string unbalanced(const PartitionMap& m) {
+    const std::size_t q = m.partition_count();
+    const std::size_t n = m.node_count();
+    const std::size_t r = std::min(m.rf().value(), n);
+    if (m.replica_count() != r) {
+        return "replica count " + std::to_string(m.replica_count()) + ", want " + std::to_string(r);
+    }
+    for (ringplan::PartitionId p = 0; p < q; ++p) {
+        std::vector<std::string> list = m.replicas_at(p);
+        if (list.size() != r || list[0] != m.primary_at(p)) {
+            return "partition-" + std::to_string(p) + " has a malformed list";
+        }
+        std::sort(list.begin(), list.end());
+        if (std::adjacent_find(list.begin(), list.end()) != list.end()) {
+            return "partition-" + std::to_string(p) + " lists a node twice";
+        }
+    }
+    for (const auto& load : m.loads()) {
+        if (load.replicas < q * r / n || load.replicas > (q * r + n - 1) / n ||
+            load.primaries < q / n || load.primaries > (q + n - 1) / n) {
+            return load.node + " holds " + std::to_string(load.replicas) + " replicas and " +
+                   std::to_string(load.primaries) + " primaries";
+        }
+    }
+    return "";
+}
+
+// Runs `ch`'s events, in order, on a store laid out by `old` without the failed nodes, and
+// returns the first broken rule, or "" when:
+//   - the events come as lost, then copies and catch-ups, then promotions, then drops;
+//   - lost exactly when the partition has no live holder;
+//   - a copy goes to a node of the new list that does not hold the partition, a catch-up to a
+//     returning holder; their sources are every live holder from before the step but the
+//     receiver, and each holds the data when the event runs;
+//   - a promotion names the new primary, which holds the partition by then;
+//   - a drop removes a holder the new list does not name, and leaves at least
+//     min(holders before, new list size) holders (make-before-break);
+//   - afterwards every partition that is not lost is held by exactly its new list, a changed
+//     primary was announced, and `copies` and `lost` count the events.
+inline std::string check_change(const PartitionMap& old, const PartitionChange& ch,
+                                const std::set<std::string>& failed,
+                                const std::set<std::string>& returning) {
+    using ringplan::PartitionAction;
+    const std::size_t q = old.partition_count();
+    if (ch.map.partition_count() != q) {
+        return "the new map has another partition count";
+    }
+    std::vector<std::set<std::string>> holders(q);
+    for (ringplan::PartitionId p = 0; p < q; ++p) {
+        for (const std::string& h : old.replicas_at(p)) {
+            if (failed.count(h) == 0) {
+                holders[p].insert(h);
+            }
+        }
+    }
+    const std::vector<std::set<std::string>> start = holders;
+    std::vector<bool> is_lost(q, false);
+    std::vector<bool> promoted(q, false);
+    int phase = 0;
+    std::size_t copies = 0, lost = 0;
+    for (const auto& e : ch.events) {
+        const std::string where = std::string(ringplan::to_string(e.action)) + " partition-" +
+                                  std::to_string(e.partition) + " " + e.node + ": ";
+        if (e.partition >= q) {
+            return where + "no such partition";
+        }
+        const int ph = e.action == PartitionAction::lost      ? 0
+                       : e.action == PartitionAction::promote ? 2
+                       : e.action == PartitionAction::drop    ? 3
+                                                              : 1;
+        if (ph < phase) {
+            return where + "out of order";
+        }
+        phase = ph;
+        auto& h = holders[e.partition];
+        const std::vector<std::string> target = ch.map.replicas_at(e.partition);
+        const bool in_target = std::find(target.begin(), target.end(), e.node) != target.end();
+        switch (e.action) {
+            case PartitionAction::lost:
+                if (!h.empty()) {
+                    return where + "reported lost, but a live node holds it";
+                }
+                is_lost[e.partition] = true;
+                ++lost;
+                break;
+            case PartitionAction::copy:
+            case PartitionAction::catch_up: {
+                if (is_lost[e.partition] || !in_target) {
+                    return where + "a transfer to a node the new map does not list";
+                }
+                if (e.action == PartitionAction::copy && h.count(e.node) != 0) {
+                    return where + "a copy to a node that holds it";
+                }
+                if (e.action == PartitionAction::catch_up &&
+                    (h.count(e.node) == 0 || returning.count(e.node) == 0)) {
+                    return where + "a catch-up to a node that is not a returning holder";
+                }
+                std::set<std::string> want = start[e.partition];
+                want.erase(e.node);
+                if (e.sources.empty() || e.sources.size() != want.size() ||
+                    std::set<std::string>(e.sources.begin(), e.sources.end()) != want) {
+                    return where + "the sources are not every live holder";
+                }
+                for (const std::string& s : e.sources) {
+                    if (h.count(s) == 0) {
+                        return where + "source " + s + " lacks the data";
+                    }
+                }
+                h.insert(e.node);
+                copies += e.action == PartitionAction::copy ? 1 : 0;
+                break;
+            }
+            case PartitionAction::promote:
+                if (h.count(e.node) == 0 || target[0] != e.node) {
+                    return where + "a promotion of a node that is not the holding new primary";
+                }
+                promoted[e.partition] = true;
+                break;
+            case PartitionAction::drop: {
+                if (h.count(e.node) == 0 || in_target) {
+                    return where + "a drop of a node that is no holder, or stays";
+                }
+                h.erase(e.node);
+                if (h.size() < std::min(start[e.partition].size(), target.size())) {
+                    return where + "fewer holders than before the step";
+                }
+                break;
+            }
+        }
+    }
+    for (ringplan::PartitionId p = 0; p < q; ++p) {
+        const std::string where = "partition-" + std::to_string(p) + ": ";
+        const std::vector<std::string> target = ch.map.replicas_at(p);
+        if (is_lost[p]) {
+            if (!holders[p].empty()) {
+                return where + "lost, yet held";
+            }
+            continue;
+        }
+        if (holders[p] != std::set<std::string>(target.begin(), target.end())) {
+            return where + "the events do not yield the new map";
+        }
+        const std::vector<std::string> was = old.replicas_at(p);
+        if ((was[0] != target[0] || failed.count(was[0]) != 0) && !promoted[p]) {
+            return where + "the new primary was not announced";
+        }
+    }
+    if (copies != ch.copies || lost != ch.lost) {
+        return "the counts do not match the events";
+    }
+    return "";
+}
+
+}  // namespace rp_model
+
+#endif  // RINGPLAN_TESTS_PARTITION_MODEL_HPP
