@@ -216,7 +216,7 @@ int main() {
     if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
         std::fprintf(stderr, "partition_scenario: could not write the output: %s\n",
                      std::strerror(errno));
-        return 1;
+        return 2;  // as every example program: 2 for an output that could not be written
     }
     return 0;
 }

@@ -110,6 +110,6 @@ TEST_CASE("partition_scenario: ringplan's join copies node-4's 12 replicas and n
 
 TEST_CASE("partition_scenario: a stdout that can not be written is an error", "[partitions]") {
     const ProgramResult r = run_program(RINGPLAN_PARTITION_SCENARIO_PROGRAM, "", "", "/dev/full");
-    CHECK(r.exit_code == 1);
+    CHECK(r.exit_code == 2);
     CHECK(r.err.rfind("partition_scenario: could not write the output: ", 0) == 0);
 }
