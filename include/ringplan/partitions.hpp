@@ -556,11 +556,11 @@ public:
         // Keep each partition's kept holders in their old order (old primary first).
         for (std::size_t p = 0; p < q_; ++p) {
             if (lists_[p].size() > 1) {
-                const auto& order = held[p];
+                const auto& old_order = held[p];
                 std::sort(lists_[p].begin(), lists_[p].end(),
                           [&](std::uint32_t a, std::uint32_t b) {
-                              return std::find(order.begin(), order.end(), a) <
-                                     std::find(order.begin(), order.end(), b);
+                              return std::find(old_order.begin(), old_order.end(), a) <
+                                     std::find(old_order.begin(), old_order.end(), b);
                           });
             }
             kept_count_.push_back(static_cast<std::uint32_t>(lists_[p].size()));
