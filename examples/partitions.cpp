@@ -9,10 +9,11 @@
 //
 // Protocol (what scripts may rely on):
 //
+// - Every input line may end in LF or CRLF (the CR is dropped) and holds at most 1 MiB.
 // - NODES_FILE: one node id per line; lines whose first non-blank character is '#' and lines of
-//   blanks are skipped, a CR before the LF is dropped, blanks around an id are trimmed. A node
-//   id is 1 to 1024 bytes with no blank, ',' or control character (the formats below separate
-//   ids with blanks and commas), and a file lists each id once.
+//   blanks are skipped, blanks around an id are trimmed. A node id is 1 to 1024 bytes with no
+//   blank, ',' or control character (the formats below separate ids with blanks and commas),
+//   and a file lists each id once.
 // - The map (assign's output, rebalance's MAP_FILE, the end of rebalance's output): one line
 //   per partition, `partition-<i> <primary> <replica>...`, printed in ascending i with single
 //   spaces. Read back, fields are split at spaces and tabs, the lines may come in any order,
@@ -20,8 +21,9 @@
 //   exactly once (i in decimal without leading zeros).
 // - route: `<key>\t<partition>` for every line of KEYS. The key is the line without its LF or
 //   CRLF, printed as read: an empty line is the empty key, and since a key may hold tabs the
-//   partition is the text after the last tab. balanced hashes the key with XXH3
-//   (ringplan::key_partition<ringplan::Xxh3>), clusterkit with MD5 mod Q as ClusterKit does.
+//   partition is the text after the last tab (a key can not end in CR). balanced hashes the key
+//   with XXH3 (ringplan::key_partition<ringplan::Xxh3>), clusterkit with MD5 mod Q as ClusterKit
+//   does.
 // - rebalance: the events, one per line, in the order to run them (losses, copies and
 //   catch-ups, promotions, drops: every drop after every copy):
 //       LOST partition-<i> (<reason>)
@@ -31,17 +33,21 @@
 //       DROP partition-<i> <id> (<reason>)
 //   FROM lists every live holder, the planned sender first and then the fallbacks; the reason
 //   (join, leave, failure, rejoin or rebalance) is the last field, in parentheses (ids hold no
-//   blanks, so the fields split at single spaces). Then `# copies <n> minimum <m> lost <k>`,
-//   then the new map. Nodes of the map missing from NODES_FILE leave gracefully (they still
-//   send) unless listed in --failed (their data is gone; a failed node that is in NODES_FILE
-//   is back empty); --returning names nodes of the map that were down and are back with their
-//   data, in NODES_FILE: they keep their partitions and catch up instead of copying.
+//   blanks, so the fields split at single spaces). Then `# copies <n> minimum <m> lost <k>`:
+//   the COPY events, the fewest copies any balanced map of the new membership needs (the
+//   balanced scheme always makes exactly that many; clusterkit may make more, or fewer from a
+//   map that was not balanced), and the LOST events. Then the new map. Nodes of the map missing
+//   from NODES_FILE leave gracefully (they still send) unless listed in --failed (their data is
+//   gone; a failed node that is in NODES_FILE is back empty); --returning names nodes of the
+//   map that were down and are back with their data, in NODES_FILE: they keep their
+//   partitions and catch up instead of copying.
 // - Exit status 0 on success. Anything wrong (arguments, input, out of memory, a stdout that
 //   can not be written): `partitions: <message>` on stderr naming the argument or the file and
-//   line, exit status 1, and nothing on stdout (route holds its output until KEYS ends).
-// - Limits: lines of at most 1 MiB; Q up to ringplan::max_partitions (2^24); rf up to 64;
-//   Q * min(rf, N) replicas up to 2^26; for clusterkit maps Q * N up to 2^28 (the MD5s it
-//   computes). Bigger inputs are refused with a message instead of running for hours.
+//   line, exit status 1, and nothing on stdout but what a failing write let through. route
+//   holds its output until KEYS ends: in memory up to 16 MiB, then in a temporary file.
+// - Limits: Q up to ringplan::max_partitions (2^24); rf up to 64; Q * min(rf, N) replicas up
+//   to 2^26; for clusterkit maps Q * N up to 2^28 (the MD5s it computes). Bigger inputs are
+//   refused with a message instead of running for hours or exhausting memory.
 // SPDX-License-Identifier: MIT
 #include "example_util.hpp"
 
@@ -54,6 +60,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -126,14 +133,15 @@ Options:
   --help               this text
 A value may also follow '=' (--rf=3); '--' ends the options.
 
-Files: NODES_FILE holds one node id per line. In every file a line whose first non-blank
-character is '#' is a comment, blank lines are skipped and CRLF line ends are fine. A node id
-is 1 to 1024 bytes with no blank, ',' or control character. Lines are at most 1 MiB.
+Files: NODES_FILE holds one node id per line. In NODES_FILE and MAP_FILE a line whose first
+non-blank character is '#' is a comment and blank lines are skipped. A node id is 1 to 1024
+bytes with no blank, ',' or control character. Lines (keys too) end in LF or CRLF and hold at
+most 1 MiB.
 Limits: Q * min(R, N) at most 67108864 replicas; clusterkit maps Q * N at most 268435456.
 
 Exit status: 0 on success; 1 on any error (bad arguments or input, out of memory, a stdout
-that can not be written), with a message on stderr and nothing on stdout (route holds its
-output until KEYS ends).
+that can not be written), with a message on stderr and nothing on stdout. route holds its
+output until KEYS ends (beyond 16 MiB in a temporary file).
 )";
 
 enum class Command { assign, route, rebalance };
@@ -680,13 +688,83 @@ int assign(const Options& o, std::ostream& out, const char*& doing) {
     return 0;
 }
 
+/// Output held back until a command has succeeded: in memory up to `memory_bytes`, beyond
+/// that in an anonymous temporary file, so a long run of keys costs disk, not memory.
+class HeldOutput {
+public:
+    static constexpr std::size_t memory_bytes = std::size_t{16} << 20;
+
+    // One reservation: a line (a key of at most max_line_bytes and its partition) never makes
+    // the buffer grow past memory_bytes by doubling.
+    HeldOutput() { buf_.reserve(memory_bytes + max_line_bytes + 64); }
+    HeldOutput(const HeldOutput&) = delete;
+    HeldOutput& operator=(const HeldOutput&) = delete;
+    ~HeldOutput() {
+        if (spill_ != nullptr) {
+            std::fclose(spill_);
+        }
+    }
+
+    std::string& text() { return buf_; }
+    /// Moves the text to the temporary file once it holds memory_bytes.
+    void end_line() {
+        if (buf_.size() < memory_bytes) {
+            return;
+        }
+        if (spill_ == nullptr) {
+            errno = 0;
+            spill_ = std::tmpfile();
+            if (spill_ == nullptr) {
+                throw Failure(std::string("can not create a temporary file for the output: ") +
+                              std::strerror(errno));
+            }
+        }
+        if (std::fwrite(buf_.data(), 1, buf_.size(), spill_) != buf_.size()) {
+            throw Failure(std::string("can not write the output to a temporary file: ") +
+                          std::strerror(errno));
+        }
+        buf_.clear();
+    }
+    /// Writes everything to `out`.
+    void release(std::ostream& out) {
+        if (spill_ != nullptr) {
+            if (std::fflush(spill_) != 0 || std::fseek(spill_, 0, SEEK_SET) != 0) {
+                throw Failure(std::string("can not read the output back from a temporary "
+                                          "file: ") +
+                              std::strerror(errno));
+            }
+            std::vector<char> chunk(std::size_t{1} << 16);
+            for (;;) {
+                const std::size_t n = std::fread(chunk.data(), 1, chunk.size(), spill_);
+                if (n == 0) {
+                    break;
+                }
+                if (!out.write(chunk.data(), static_cast<std::streamsize>(n))) {
+                    throw Failure("could not write the output");
+                }
+            }
+            if (std::ferror(spill_) != 0) {
+                throw Failure("can not read the output back from a temporary file");
+            }
+        }
+        if (!out.write(buf_.data(), static_cast<std::streamsize>(buf_.size())) ||
+            !example_util::flush_ok(out)) {
+            throw Failure("could not write the output");
+        }
+    }
+
+private:
+    std::string buf_;
+    std::FILE* spill_ = nullptr;
+};
+
 int route(const Options& o, std::istream& keys, std::ostream& out, const char*& doing) {
     if (!o.files.empty()) {
         doing = "reading NODES_FILE";
         (void)read_nodes(o.files[0]);
     }
-    doing = "reading the keys (route holds its output until the input ends)";
-    std::string text;
+    doing = "routing the keys";
+    HeldOutput held;
     std::string key;
     for (std::size_t n = 1;; ++n) {
         const example_util::LineStatus status = example_util::read_line(keys, key, max_line_bytes);
@@ -700,16 +778,15 @@ int route(const Options& o, std::istream& keys, std::ostream& out, const char*& 
         const ringplan::PartitionId p = o.scheme == Scheme::balanced
                                             ? ringplan::key_partition<ringplan::Xxh3>(key, o.q)
                                             : ringplan::clusterkit::key_partition(key, o.q);
+        std::string& text = held.text();
         text += key;
         text += "\tpartition-";
         text += std::to_string(p);
         text += '\n';
+        held.end_line();
     }
     doing = "writing the output";
-    if (!out.write(text.data(), static_cast<std::streamsize>(text.size())) ||
-        !example_util::flush_ok(out)) {
-        throw Failure("could not write the output");
-    }
+    held.release(out);
     return 0;
 }
 
