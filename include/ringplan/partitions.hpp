@@ -922,6 +922,8 @@ private:
         primary_.assign(q_, none);
         pcount_.assign(n_, 0);
         primary_of_.assign(n_, {});
+        via_node_.assign(n_, none);
+        scan_from_.assign(n_, 0);
         // Old primaries stay, up to their node's cap. Where another holder of the partition
         // has room to spare (a node that joined, or lost primaries), the old primary is kept
         // only after the partitions that have no such holder: those would otherwise need an
@@ -979,30 +981,48 @@ private:
         primary_of_[n].push_back(p);
     }
 
-    // Breadth-first search from partition p over "partition -> a holder -> a partition that
-    // holder is primary of" until a holder with room; then shift the primaries along the path.
+    // Breadth-first search from partition `start` over "a full holder -> a partition it is
+    // primary of -> that partition's other holders" until a holder with room; then shift the
+    // primaries along the path. Each node is reached once, and the search stops at the first
+    // holder with room: a call costs what it explores, not O(Q + N) (which made a rebalance
+    // quadratic in Q).
     void augment(PartitionId start) {
-        std::vector<std::uint32_t> via_node(n_, none);  // node -> partition we reached it from
-        std::vector<std::uint32_t> via_part(q_, none);  // partition -> node we reached it from
-        std::vector<PartitionId> frontier{start};
-        via_part[start] = start;
+        std::vector<std::uint32_t>& via = via_node_;
+        std::vector<std::uint32_t>& reached = reached_;
+        reached.clear();
         std::uint32_t found = none;
-        for (std::size_t i = 0; i < frontier.size() && found == none; ++i) {
-            const PartitionId p = frontier[i];
-            for (std::uint32_t n : lists_[p]) {
-                if (via_node[n] != none || n == primary_[p]) {
+        const auto reach = [&](PartitionId x) {
+            for (std::uint32_t m : lists_[x]) {
+                if (via[m] != none) {
                     continue;
                 }
-                via_node[n] = p;
-                if (pcount_[n] < pcap_[n]) {
-                    found = n;
-                    break;
+                via[m] = x;
+                reached.push_back(m);
+                if (pcount_[m] < pcap_[m]) {
+                    found = m;
+                    return;
                 }
-                for (PartitionId x : primary_of_[n]) {
-                    if (primary_[x] == n && via_part[x] == none) {
-                        via_part[x] = n;
-                        frontier.push_back(x);
-                    }
+            }
+        };
+        reach(start);
+        // Once every node is reached without room, no path exists.
+        const auto searching = [&] { return found == none && reached.size() < n_; };
+        for (std::size_t i = 0; i < reached.size() && searching(); ++i) {
+            // n is full: one of its primaries may move to another holder. Scan n's partitions
+            // from where the last successful scan stopped, so the partitions that led nowhere
+            // are not scanned again on every call (room only shrinks).
+            const std::uint32_t n = reached[i];
+            const auto& mine = primary_of_[n];
+            const std::size_t size = mine.size();
+            for (std::size_t step = 0; step < size && searching(); ++step) {
+                std::size_t k = scan_from_[n] + step;
+                k = k >= size ? k - size : k;
+                if (primary_[mine[k]] != n) {
+                    continue;  // a stale entry: the partition's primary moved on
+                }
+                reach(mine[k]);
+                if (found != none) {
+                    scan_from_[n] = k + 1 == size ? 0 : k + 1;
                 }
             }
         }
@@ -1015,20 +1035,23 @@ private:
                 }
             }
             set_primary(start, best);
-            return;
-        }
-        // Walk back: n takes partition via_node[n], whose old primary moves on, and so on.
-        std::uint32_t n = found;
-        ++pcount_[n];
-        for (;;) {
-            const PartitionId p = via_node[n];
-            const std::uint32_t prev = primary_[p];
-            primary_[p] = n;
-            primary_of_[n].push_back(p);
-            if (p == start) {
-                break;
+        } else {
+            // Walk back: n takes partition via[n], whose old primary moves on, and so on.
+            std::uint32_t n = found;
+            ++pcount_[n];
+            for (;;) {
+                const PartitionId p = via[n];
+                const std::uint32_t prev = primary_[p];
+                primary_[p] = n;
+                primary_of_[n].push_back(p);
+                if (p == start) {
+                    break;
+                }
+                n = prev;  // prev lost p but keeps its count: it takes the partition before it
             }
-            n = prev;  // prev lost p but keeps its count: it takes the partition before it
+        }
+        for (std::uint32_t m : reached) {
+            via[m] = none;
         }
     }
 
@@ -1042,11 +1065,15 @@ private:
     std::vector<std::uint32_t> pos_;
     std::vector<std::uint32_t> primary_, pcount_;
     std::vector<std::vector<PartitionId>> primary_of_;
+    // augment's search, kept between calls: node -> the partition it was reached from (or
+    // none), the nodes reached, and where to resume scanning each node's primaries.
+    std::vector<std::uint32_t> via_node_, reached_;
+    std::vector<std::size_t> scan_from_;
 };
 
 // A lower bound on the copies any balanced map of the new membership needs: Q r minus the most
 // replicas a balanced map can keep, which is sum over nodes of min(held, cap) with the round-ups
-// given to the nodes that hold most (balanced_counts' preference). Lost partitions need no copy.
+// given to nodes that hold more than their floor (balanced_counts). Lost partitions need no copy.
 inline std::size_t minimum_copies(std::size_t q, std::size_t r,
                                   const std::vector<std::uint32_t>& weights,
                                   const std::vector<std::vector<std::uint32_t>>& held,
