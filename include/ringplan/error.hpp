@@ -27,7 +27,7 @@ enum class Errc : int {
     invalid_partition_count = 10,  ///< a partition count of 0 or above max_partitions.
     invalid_partition = 11,        ///< a partition id not below the map's partition count.
     invalid_weight = 12,           ///< a node weight of 0.
-    invalid_map = 13,  ///< a partition map whose lists do not fit its rf or its nodes.
+    invalid_map = 13,              ///< a partition map whose lists do not fit its rf or its nodes.
 };
 
 /// A stable, human-readable name for an error code ("duplicate_node", ...).
