@@ -726,6 +726,8 @@ TEST_CASE("partition maps from lists, and their queries", "[partitions]") {
     CHECK(!m.holds(0, "c"));
     CHECK(!m.holds(0, "zz"));
     CHECK(m.partitions_of("a") == std::vector<PartitionId>{0, 2});
+    CHECK(m.contains(std::string_view("c")));
+    CHECK(!m.contains("d"));
     CHECK(m.weight_of("c") == 1);
     const std::uint32_t* idx = m.replica_indices_at(1);
     CHECK(m.node_at(idx[0]) == "b");

@@ -130,7 +130,11 @@ public:
         const std::uint32_t* s = slots(p);
         return n != npos && std::find(s, s + r_, static_cast<std::uint32_t>(n)) != s + r_;
     }
-    bool contains(const NodeId& node) const { return find(node) != npos; }
+    /// Whether `node` is a member of the map.
+    template <class K, class = detail::IdArg<NodeId, K>>
+    bool contains(const K& node) const {
+        return find(node) != npos;
+    }
 
     /// The partitions `node` holds, ascending. Errors: unknown_node.
     template <class K, class = detail::IdArg<NodeId, K>>
