@@ -165,28 +165,11 @@ struct Options {
 };
 
 /// `text` in single quotes for a message: control bytes, quotes and backslashes escaped, cut
-/// after 64 bytes, so a message stays one short line whatever the input holds.
+/// after 64 bytes, so a message stays one short line whatever the input holds. The library's
+/// own quoting, so ids read the same in its errors and in this program's.
 std::string in_quotes(std::string_view text) {
-    static constexpr char hex[] = "0123456789abcdef";
-    constexpr std::size_t shown = 64;
-    std::string out = "'";
-    for (std::size_t i = 0; i < text.size() && i < shown; ++i) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c == '\\' || c == '\'') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20 || c == 0x7F) {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 0xF];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    out += '\'';
-    if (text.size() > shown) {
-        out += "... (" + std::to_string(text.size()) + " bytes)";
-    }
+    std::string out;
+    ringplan::detail::append_quoted(out, text);
     return out;
 }
 

@@ -58,16 +58,16 @@ public:
         long total = 0;
         for (;;) {
             std::vector<std::size_t> via(adj_.size(), SIZE_MAX);
-            std::queue<std::size_t> todo;
-            todo.push(s);
+            std::queue<std::size_t> frontier;
+            frontier.push(s);
             via[s] = SIZE_MAX - 1;
-            while (!todo.empty() && via[t] == SIZE_MAX) {
-                const std::size_t u = todo.front();
-                todo.pop();
+            while (!frontier.empty() && via[t] == SIZE_MAX) {
+                const std::size_t u = frontier.front();
+                frontier.pop();
                 for (std::size_t e : adj_[u]) {
                     if (edges_[e].cap > 0 && via[edges_[e].to] == SIZE_MAX) {
                         via[edges_[e].to] = e;
-                        todo.push(edges_[e].to);
+                        frontier.push(edges_[e].to);
                     }
                 }
             }

@@ -74,6 +74,19 @@ struct IsComplete : std::false_type {};
 template <class T>
 struct IsComplete<T, std::void_t<decltype(sizeof(T))>> : std::true_type {};
 
+// The one place the library checks a hash policy, with a message naming what is missing.
+// Naming CheckedHashPolicy<Hash>::value instantiates it (Ring and key_token do).
+template <class Hash>
+struct CheckedHashPolicy {
+    static_assert(IsComplete<Hash>::value,
+                  "ringplan: the hash policy is only declared (for Xxh3, the default, include "
+                  "<ringplan/xxh3.hpp> or <ringplan/ringplan.hpp>)");
+    static_assert(!IsComplete<Hash>::value || IsHashPolicy<Hash>::value,
+                  "ringplan: a hash policy needs static Token hash(const void* data, "
+                  "std::size_t size) noexcept (docs/placement.md)");
+    static constexpr bool value = IsComplete<Hash>::value && IsHashPolicy<Hash>::value;
+};
+
 }  // namespace detail
 
 /// The token a key hashes to under policy Hash, which has no default: a key's token depends on
@@ -81,12 +94,7 @@ struct IsComplete<T, std::void_t<decltype(sizeof(T))>> : std::true_type {};
 /// is this function with the ring's policy.
 template <class Hash, class Key>
 Token key_token(const Key& key) noexcept(noexcept(detail::bytes_of(key))) {
-    static_assert(detail::IsComplete<Hash>::value,
-                  "ringplan: the hash policy is only declared (for Xxh3, the default, include "
-                  "<ringplan/xxh3.hpp> or <ringplan/ringplan.hpp>)");
-    static_assert(!detail::IsComplete<Hash>::value || detail::IsHashPolicy<Hash>::value,
-                  "ringplan: a hash policy needs static Token hash(const void* data, "
-                  "std::size_t size) noexcept (docs/placement.md)");
+    static_assert(detail::CheckedHashPolicy<Hash>::value || true);  // its messages, if any
     if constexpr (detail::IsHashPolicy<Hash>::value) {
         const auto b = detail::bytes_of(key);
         return Hash::hash(b.data(), b.size());

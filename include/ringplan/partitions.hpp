@@ -683,9 +683,6 @@ private:
     void fill() {
         std::vector<std::uint32_t> residual(n_);
         std::uint32_t top = 0;
-        for (std::size_t n = 0; n < n_; ++n) {
-            residual[n] = 0;
-        }
         std::vector<std::uint32_t> load(n_, 0);
         for (std::size_t p = 0; p < q_; ++p) {
             for (std::uint32_t n : lists_[p]) {
@@ -1104,6 +1101,7 @@ struct ChangeInput {
     std::vector<std::uint8_t> old_failed;          // per old index
     std::vector<std::uint8_t> new_returning;       // per new index
     std::vector<std::uint8_t> new_joined;          // per new index: not in the old map
+    std::vector<std::uint8_t> new_back_empty;      // per new index: failed, and a member again
     std::vector<std::vector<std::uint32_t>> held;  // per partition: new indices with its data
 };
 
@@ -1128,6 +1126,7 @@ ChangeInput<NodeId> change_input(const PartitionMap<NodeId>& map,
     }
     in.old_to_new.assign(n_old, none);
     in.new_joined.assign(n_new, 1);
+    in.new_back_empty.assign(n_new, 0);
     for (std::size_t i = 0, j = 0; i < n_old && j < n_new;) {
         if (map.node_at(i) < ids[j]) {
             ++i;
@@ -1135,7 +1134,9 @@ ChangeInput<NodeId> change_input(const PartitionMap<NodeId>& map,
             ++j;
         } else {
             in.new_joined[j] = 0;
-            if (!in.old_failed[i]) {
+            if (in.old_failed[i]) {
+                in.new_back_empty[j] = 1;
+            } else {
                 in.old_to_new[i] = static_cast<std::uint32_t>(j);
             }
             ++i;
@@ -1260,8 +1261,7 @@ PartitionChange<NodeId> change_events(const PartitionMap<NodeId>& old_map,
                     e.action = PartitionAction::copy;
                     if (in.new_joined[j]) {
                         e.reason = ChangeReason::join;
-                    } else if (old_map.find_node(new_map.node_at(j)) < n_old &&
-                               in.old_failed[old_map.find_node(new_map.node_at(j))]) {
+                    } else if (in.new_back_empty[j]) {
                         e.reason = ChangeReason::failure;  // back empty
                     } else if (failed > 0) {
                         --failed;

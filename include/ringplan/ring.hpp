@@ -54,12 +54,7 @@ struct Xxh3;  // the default policy, defined in <ringplan/xxh3.hpp> (which users
 
 template <class Hash = Xxh3, class NodeId = std::string>
 class Ring {
-    static_assert(detail::IsComplete<Hash>::value,
-                  "ringplan: the hash policy is only declared (for Xxh3, the default, include "
-                  "<ringplan/xxh3.hpp> or <ringplan/ringplan.hpp>)");
-    static_assert(!detail::IsComplete<Hash>::value || detail::IsHashPolicy<Hash>::value,
-                  "ringplan: a hash policy needs static Token hash(const void* data, "
-                  "std::size_t size) noexcept (docs/placement.md)");
+    static_assert(detail::CheckedHashPolicy<Hash>::value || true);  // its messages, if any
 
 public:
     using hash_policy = Hash;
