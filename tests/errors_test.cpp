@@ -160,6 +160,11 @@ TEST_CASE("error codes have stable names", "[errors]") {
     CHECK(std::string(ringplan::to_string(Errc::invalid_partition)) == "invalid_partition");
     CHECK(std::string(ringplan::to_string(Errc::invalid_weight)) == "invalid_weight");
     CHECK(std::string(ringplan::to_string(Errc::invalid_map)) == "invalid_map");
+    CHECK(std::string(ringplan::to_string(Errc::invalid_option)) == "invalid_option");
+    CHECK(std::string(ringplan::to_string(Errc::clock_backwards)) == "clock_backwards");
+    CHECK(std::string(ringplan::to_string(Errc::stale_epoch)) == "stale_epoch");
+    CHECK(std::string(ringplan::to_string(Errc::invalid_transition)) == "invalid_transition");
+    CHECK(std::string(ringplan::to_string(Errc::parse_error)) == "parse_error");
     // Error is a std::runtime_error, so generic handlers catch it.
     try {
         Ring().owner_at(0);

@@ -28,6 +28,11 @@ enum class Errc : int {
     invalid_partition = 11,        ///< a partition id not below the map's partition count.
     invalid_weight = 12,           ///< a node weight of 0.
     invalid_map = 13,              ///< a partition map whose lists do not fit its rf or its nodes.
+    invalid_option = 14,           ///< a detector or membership option out of its range.
+    clock_backwards = 15,          ///< an observation stamped earlier than one already seen.
+    stale_epoch = 16,              ///< a plan or event stamped with an epoch that is not current.
+    invalid_transition = 17,       ///< an observation the node's membership state does not allow.
+    parse_error = 18,              ///< serialized state that does not parse.
 };
 
 /// A stable, human-readable name for an error code ("duplicate_node", ...).
@@ -59,6 +64,16 @@ constexpr const char* to_string(Errc code) noexcept {
             return "invalid_weight";
         case Errc::invalid_map:
             return "invalid_map";
+        case Errc::invalid_option:
+            return "invalid_option";
+        case Errc::clock_backwards:
+            return "clock_backwards";
+        case Errc::stale_epoch:
+            return "stale_epoch";
+        case Errc::invalid_transition:
+            return "invalid_transition";
+        case Errc::parse_error:
+            return "parse_error";
     }
     return "unknown_error";
 }
