@@ -647,6 +647,9 @@ TEST_CASE("a text that is not a machine's is refused, naming the line", "[cluste
     expect_error(
         [&] { (void)Membership::from_text(replace("flight leave b 2", "flight leave b")); },
         Errc::parse_error, "flight");
+    expect_error(
+        [&] { (void)Membership::from_text(replace("flight leave b 2", "flight leave b 3")); },
+        Errc::parse_error, "line 8: the streaming plan");
     expect_error([&] { (void)Membership::from_text(replace("map 4", "map 3")); }, Errc::parse_error,
                  "must list 4 partitions");
     expect_error([&] { (void)Membership::from_text(text + "more\n"); }, Errc::parse_error,

@@ -1191,6 +1191,9 @@ Membership<Hash, NodeId> Membership<Hash, NodeId>::from_text(std::string_view te
                         std::string(to_string(expected)));
             }
             m.flight_ = Flight{*id, kind, detail::field_u64(in, t[3], "the flight's epoch")};
+            if (m.flight_->epoch > m.epoch_) {
+                in.fail("the streaming plan's epoch is after the machine's");
+            }
         } else if (!(t.size() == 2 && t[1] == "none")) {
             in.fail("expected 'flight none' or 'flight join|leave <id> <epoch>'");
         }
