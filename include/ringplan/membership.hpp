@@ -906,23 +906,9 @@ std::optional<std::chrono::milliseconds> Membership<Hash, NodeId>::next_tick() c
         if (!down) {
             continue;
         }
-        if (r.state != NodeState::up || detector_.suspected(id, now_)) {
-            consider(*down);
-            continue;
-        }
-        // The first millisecond at which the node is suspected: suspicion only grows while no
-        // heartbeat comes, and it holds at the conviction time.
-        std::chrono::milliseconds lo = now_;
-        std::chrono::milliseconds hi = std::max(*down, now_);
-        while (lo < hi) {
-            const std::chrono::milliseconds mid = lo + (hi - lo) / 2;
-            if (detector_.suspected(id, mid)) {
-                hi = mid;
-            } else {
-                lo = mid + std::chrono::milliseconds(1);
-            }
-        }
-        consider(lo);
+        // An up node's next decision is its suspicion (at or before its conviction); the
+        // others' is their conviction.
+        consider(r.state == NodeState::up ? detector_.suspected_at(id).value_or(*down) : *down);
     }
     return best;
 }
