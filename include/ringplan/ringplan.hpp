@@ -13,6 +13,7 @@
 #include <ringplan/hash.hpp>
 #include <ringplan/ketama.hpp>
 #include <ringplan/membership.hpp>
+#include <ringplan/migration.hpp>
 #include <ringplan/partitions.hpp>
 #include <ringplan/plan.hpp>
 #include <ringplan/plan_types.hpp>
