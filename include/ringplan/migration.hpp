@@ -439,13 +439,11 @@ inline TokenRange partition_range(std::size_t p, std::size_t q) {
     return TokenRange{static_cast<Token>(start(p)), static_cast<Token>(hi - 1)};
 }
 
-inline constexpr const char* move_state_names[] = {"pending", "streaming", "copied", "failed"};
-inline constexpr const char* phase_names[] = {"streaming", "read_new", "cleaned", "aborted"};
-
+// The enumerator of `Enum` (values 0 .. N-1) whose to_string is `token`.
 template <class Enum, std::size_t N>
-std::optional<Enum> migration_enum(std::string_view token, const char* const (&names)[N]) {
+std::optional<Enum> migration_enum(std::string_view token) {
     for (std::size_t i = 0; i < N; ++i) {
-        if (token == names[i]) {
+        if (token == to_string(static_cast<Enum>(i))) {
             return static_cast<Enum>(i);
         }
     }
@@ -1015,7 +1013,7 @@ MigrationRunner<NodeId> MigrationRunner<NodeId>::from_text(std::string_view text
     r.set_options(std::move(o));  // invalid_limit
     {
         const auto t = detail::migration_line(in, "phase", 2);
-        const auto p = detail::migration_enum<MigrationPhase>(t[1], detail::phase_names);
+        const auto p = detail::migration_enum<MigrationPhase, 4>(t[1]);
         if (!p) {
             in.fail("unknown phase '" + std::string(t[1]) + "'");
         }
@@ -1031,7 +1029,7 @@ MigrationRunner<NodeId> MigrationRunner<NodeId>::from_text(std::string_view text
         MigrationMove<NodeId> m;
         m.range = detail::migration_range(in, t[1], t[2]);
         m.to = detail::migration_id<NodeId>(in, t[3]);
-        const auto state = detail::migration_enum<MoveState>(t[4], detail::move_state_names);
+        const auto state = detail::migration_enum<MoveState, 4>(t[4]);
         if (!state) {
             in.fail("unknown move state '" + std::string(t[4]) + "'");
         }
