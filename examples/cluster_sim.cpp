@@ -30,9 +30,10 @@
 //   have appeared on the nodes line or a join line before; at most 10000 ids in all.
 // - At equal times: scenario events in file order, then finished streams, then heartbeats in
 //   id order, then the tick. Node i's heartbeats fall at p, p + H + j1, p + 2H + j2, ... from
-//   the time p it starts, each j uniform in [-J, J] from a splitmix64 stream seeded with
-//   XXH3(id, --seed): no std:: distribution (they differ between standard libraries), and the
-//   output does not depend on the order of the ids on the nodes line.
+//   the time p it starts (not at p itself when the machine counted the start as a heartbeat:
+//   the founders at 0, an accepted join_request), each j uniform in [-J, J] from a splitmix64
+//   stream seeded with XXH3(id, --seed): no std:: distribution (they differ between standard
+//   libraries), and the output does not depend on the order of the ids on the nodes line.
 // - Output lines, in time order:
 //       <t> <event> <id> epoch=<e>[ away_ms=<n>][ owned=<f>]
 //       <t> plan <kind> epoch=<e> moves=<n> moved=<f> lost=<f>[ copies=<n> catch_ups=<n>]
@@ -857,7 +858,7 @@ public:
                 SplitMix64(XXH3_64bits_withSeed(s.ids[i].data(), s.ids[i].size(), o.seed));
         }
         for (const std::uint32_t f : s.founders) {
-            start(f, 0);
+            start(f, 0, false);
         }
     }
 
@@ -1025,15 +1026,32 @@ private:
         return true;
     }
 
-    /// The process starts (or resumes after a pause) at `t`: it heartbeats at once, then
-    /// every --heartbeat-ms.
-    void start(std::uint32_t node, std::int64_t t) {
+    /// The process starts (or resumes after a pause) at `t` and heartbeats every
+    /// --heartbeat-ms from then: at `t` too unless the machine already took the start for a
+    /// heartbeat (founders, an accepted join_request), which would teach the detector an
+    /// interval of 0.
+    void start(std::uint32_t node, std::int64_t t, bool beat_now) {
         Process& p = procs_[node];
         p.running = true;
         ++p.beat_generation;
         p.phase = t;
         p.beat = 0;
-        beats_.push(Beat{t, node, p.beat_generation});
+        if (beat_now) {
+            beats_.push(Beat{t, node, p.beat_generation});
+        } else {
+            schedule_next(node);
+        }
+    }
+
+    /// Schedules the process's next heartbeat of its current schedule, if it falls in the run.
+    void schedule_next(std::uint32_t node) {
+        Process& p = procs_[node];
+        ++p.beat;
+        const std::int64_t next = p.phase + static_cast<std::int64_t>(p.beat) * o_.heartbeat_ms +
+                                  p.jitter.offset(o_.jitter_ms);
+        if (next <= s_.end) {
+            beats_.push(Beat{next, node, p.beat_generation});
+        }
     }
 
     /// The node's plan starts streaming: its done comes --stream-ms from now.
@@ -1066,7 +1084,7 @@ private:
                 }
                 ++p.beat_generation;
                 if (now_ + e.ms <= s_.end) {
-                    start(e.node, now_ + e.ms);
+                    start(e.node, now_ + e.ms, true);
                 }
                 return;
             case Verb::leave:
@@ -1079,7 +1097,7 @@ private:
             case Verb::join:
                 if (request("join", e.node, [&] { return machine_->join_request(id, t); }) &&
                     !p.running) {
-                    start(e.node, now_);
+                    start(e.node, now_, false);
                 }
                 return;
             case Verb::restart:
@@ -1091,11 +1109,12 @@ private:
         }
         // A restarted process that is no longer a member asks to join, as it would on boot;
         // a member just heartbeats (from a down member, that is a rejoin).
+        bool joined = false;
         if (!machine_->known(id) || machine_->state(id) == ringplan::NodeState::left ||
             machine_->state(id) == ringplan::NodeState::removed) {
-            request("join", e.node, [&] { return machine_->join_request(id, t); });
+            joined = request("join", e.node, [&] { return machine_->join_request(id, t); });
         }
-        start(e.node, now_);
+        start(e.node, now_, !joined);
         // A join or leave the crash interrupted streams again from the start.
         if (!p.streaming && machine_->known(id)) {
             const ringplan::NodeState state = machine_->state(id);
@@ -1127,14 +1146,8 @@ private:
             return;
         }
         request("heartbeat", b.node, [&] { return machine_->heartbeat(s_.ids[b.node], Ms(now_)); });
-        if (b.generation != p.beat_generation) {
-            return;  // the heartbeat's changes stopped the process
-        }
-        ++p.beat;
-        const std::int64_t next = p.phase + static_cast<std::int64_t>(p.beat) * o_.heartbeat_ms +
-                                  p.jitter.offset(o_.jitter_ms);
-        if (next <= s_.end) {
-            beats_.push(Beat{next, b.node, p.beat_generation});
+        if (b.generation == p.beat_generation) {  // else its changes stopped the process
+            schedule_next(b.node);
         }
     }
 
