@@ -867,16 +867,18 @@ public:
         auto wall_report = wall_start;
         std::size_t next_event = 0;
         for (std::uint64_t slot = 1;; ++slot) {
-            std::int64_t t = tick_due(now_);
+            std::int64_t observed = never;  // the next observation
             if (next_event < s_.events.size()) {
-                t = std::min(t, s_.events[next_event].at);
+                observed = s_.events[next_event].at;
             }
             if (!dones_.empty()) {
-                t = std::min(t, dones_.front().at);
+                observed = std::min(observed, dones_.front().at);
             }
             if (!beats_.empty()) {
-                t = std::min(t, beats_.top().at);
+                observed = std::min(observed, beats_.top().at);
             }
+            const std::int64_t tick = next_tick_time(std::min(observed, s_.end + 1));
+            const std::int64_t t = std::min(observed, tick);
             if (t > s_.end) {
                 break;
             }
@@ -894,7 +896,7 @@ public:
                 beats_.pop();
                 beat(b);
             }
-            if (tick_due(t) == t) {
+            if (tick == t) {
                 last_tick_ = t;
                 report(machine_->tick(Ms(t)));
             }
@@ -920,21 +922,23 @@ public:
     }
 
 private:
-    /// The next time not before `from` at which the simulator ticks: every --tick-ms with
-    /// --every-tick, else the first multiple of --tick-ms at or after next_tick() (ticks before
-    /// it decide nothing, so skipping them changes no output).
-    std::int64_t tick_due(std::int64_t from) const {
-        if (o_.every_tick) {
-            return last_tick_ < 0 ? 0 : last_tick_ + o_.tick_ms;
+    /// When the simulator ticks next, given that nothing is observed before `observed`:
+    /// every --tick-ms, at multiples of it, never going back. With two or more ticks due
+    /// before `observed`, next_tick() (valid until then, since only ticks change the machine
+    /// meanwhile) says which is the first that can decide anything: the ticks before it are
+    /// skipped, which changes no output. A single tick is simply run: asking next_tick() costs
+    /// more than a tick that decides nothing.
+    std::int64_t next_tick_time(std::int64_t observed) const {
+        const std::int64_t from = std::max(last_tick_ + 1, now_);
+        const std::int64_t every = (from + o_.tick_ms - 1) / o_.tick_ms * o_.tick_ms;
+        if (o_.every_tick || every + o_.tick_ms >= observed) {
+            return every;
         }
         const std::optional<Ms> next = machine_->next_tick();
-        if (!next) {
+        if (!next || next->count() > s_.end) {
             return never;
         }
-        const std::int64_t lo = std::max({next->count(), last_tick_ + 1, from});
-        if (lo > s_.end) {
-            return never;
-        }
+        const std::int64_t lo = std::max(next->count(), every);
         return (lo + o_.tick_ms - 1) / o_.tick_ms * o_.tick_ms;
     }
 
