@@ -8,6 +8,7 @@
 #include <ringplan/bytes.hpp>
 #include <ringplan/cassandra.hpp>
 #include <ringplan/error.hpp>
+#include <ringplan/failure_detector.hpp>
 #include <ringplan/handoff.hpp>
 #include <ringplan/hash.hpp>
 #include <ringplan/ketama.hpp>

@@ -3,6 +3,7 @@
 #ifndef RINGPLAN_SCHEDULE_HPP
 #define RINGPLAN_SCHEDULE_HPP
 
+#include <ringplan/detail/text.hpp>  // format_double
 #include <ringplan/error.hpp>
 #include <ringplan/plan_types.hpp>  // Move and Plan, without the planner
 #include <ringplan/token.hpp>
@@ -12,9 +13,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <locale>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -79,26 +78,6 @@ template <class NodeId>
 // ---- implementation ------------------------------------------------------------------------
 
 namespace detail {
-
-/// The shortest text that reads back as `value` (at most 17 significant digits, as printf's
-/// %.17g), in the classic locale: "-1e-09", not std::to_string's "-0.000000".
-inline std::string format_double(double value) {
-    std::string text;
-    for (int digits = 1; digits <= 17; ++digits) {
-        std::ostringstream out;
-        out.imbue(std::locale::classic());
-        out.precision(digits);
-        out << value;
-        text = out.str();
-        std::istringstream in(text);
-        in.imbue(std::locale::classic());
-        double back = 0;
-        if (in >> back && back == value) {
-            break;
-        }
-    }
-    return text;
-}
 
 inline void check_limits(const ScheduleLimits& limits) {
     if (limits.max_send == 0) {
