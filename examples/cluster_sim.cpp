@@ -104,6 +104,9 @@ using Change = Machine::Change;
 // Limits: nothing a user supplies makes the program run for hours or exhaust memory.
 constexpr std::int64_t max_time_ms = std::int64_t{30} * 24 * 3600 * 1000;  // 30 days
 constexpr std::int64_t max_interval_ms = std::int64_t{24} * 3600 * 1000;   // 1 day
+// The detector's longest duration (2^24 ms, 4.7 hours): the check interval, and twice the
+// heartbeat interval (Cassandra's first and longest recorded interval).
+constexpr std::int64_t max_detector_ms = ringplan::DetectorOptions::max_duration.count();
 constexpr std::size_t max_line_bytes = std::size_t{1} << 22;
 constexpr std::size_t max_id_bytes = 256;
 constexpr std::size_t max_nodes = 10000;
@@ -153,13 +156,14 @@ Options:
   --threshold X          akka, cassandra: the phi threshold, above 0 and at most 1000
                          (default the detector's); fixed: the number K of missed checks, a
                          whole number from 1 to 10000 (default 3)
-  --check-interval-ms I  fixed: how often it checks, 1 to 86400000 (default 5000)
+  --check-interval-ms I  fixed: how often it checks, 1 to 16777216 (default 5000)
   --remove-after-ms T    how long a node stays down before it is removed, 0 to 2592000000
                          (default 600000)
   --rf R                 the replication factor, 1 to 64 (default 3)
   --vnodes V             ring mode: vnodes per node, 1 to 4096 (default 16)
   --partitions Q         partition mode: Q fixed partitions, 1 to 65536
-  --heartbeat-ms H       the heartbeat interval, 1 to 86400000 (default 1000)
+  --heartbeat-ms H       the heartbeat interval, 1 to 8388608 (default 1000); akka's first
+                         estimate of the interval is H, cassandra's first and longest 2 H
   --jitter-ms J          each heartbeat moved by a uniform offset in [-J, J], J at most H/2
                          (default 0)
   --seed S               the jitter's seed, 0 to 18446744073709551615 (default 1)
@@ -327,7 +331,7 @@ Options parse_args(const std::vector<std::string>& args) {
         } else if (name == "--threshold") {
             o.threshold = value;
         } else if (name == "--check-interval-ms") {
-            o.check_interval_ms = option_ms(name, value, 1, max_interval_ms);
+            o.check_interval_ms = option_ms(name, value, 1, max_detector_ms);
         } else if (name == "--remove-after-ms") {
             o.remove_after_ms = option_ms(name, value, 0, max_time_ms);
         } else if (name == "--rf") {
@@ -337,9 +341,9 @@ Options parse_args(const std::vector<std::string>& args) {
         } else if (name == "--partitions") {
             o.partitions = static_cast<std::size_t>(option_whole(name, value, 1, max_partitions));
         } else if (name == "--heartbeat-ms") {
-            o.heartbeat_ms = option_ms(name, value, 1, max_interval_ms);
+            o.heartbeat_ms = option_ms(name, value, 1, max_detector_ms / 2);
         } else if (name == "--jitter-ms") {
-            o.jitter_ms = option_ms(name, value, 0, max_interval_ms / 2);
+            o.jitter_ms = option_ms(name, value, 0, max_detector_ms / 4);
         } else if (name == "--seed") {
             o.seed = option_whole(name, value, 0, std::numeric_limits<std::uint64_t>::max());
         } else if (name == "--tick-ms") {
@@ -403,8 +407,15 @@ ringplan::MembershipOptions membership_options(const Options& o) {
     } else if (o.threshold) {
         m.detector.threshold = phi_threshold(*o.threshold);
     }
-    // The detector's estimate before it has samples is the interval the nodes really use.
-    m.detector.first_interval = Ms(o.heartbeat_ms);
+    // The detector's estimate before it has samples follows the interval the nodes really
+    // use, as each model's defaults do for a 1 s interval: akka's first estimate is the
+    // interval; Cassandra records 2 intervals at the first heartbeat and ignores longer gaps.
+    if (o.detector == ringplan::DetectorModel::akka) {
+        m.detector.first_interval = Ms(o.heartbeat_ms);
+    } else if (o.detector == ringplan::DetectorModel::cassandra) {
+        m.detector.first_interval = Ms(2 * o.heartbeat_ms);
+        m.detector.max_interval = Ms(2 * o.heartbeat_ms);
+    }
     m.remove_after = Ms(o.remove_after_ms);
     m.rf = ringplan::Rf{o.rf};
     if (o.partitions) {
