@@ -888,7 +888,7 @@ public:
             if (!beats_.empty()) {
                 observed = std::min(observed, beats_.top().at);
             }
-            const std::int64_t tick = next_tick_time(std::min(observed, s_.end + 1));
+            const std::int64_t tick = next_tick_time();
             const std::int64_t t = std::min(observed, tick);
             if (t > s_.end) {
                 break;
@@ -909,6 +909,7 @@ public:
             }
             if (tick == t) {
                 last_tick_ = t;
+                bound_.reset();
                 report(machine_->tick(Ms(t)));
             }
             if ((slot & 0xFFFF) == 0) {
@@ -933,24 +934,36 @@ public:
     }
 
 private:
-    /// When the simulator ticks next, given that nothing is observed before `observed`:
-    /// every --tick-ms, at multiples of it, never going back. With two or more ticks due
-    /// before `observed`, next_tick() (valid until then, since only ticks change the machine
-    /// meanwhile) says which is the first that can decide anything: the ticks before it are
-    /// skipped, which changes no output. A single tick is simply run: asking next_tick() costs
-    /// more than a tick that decides nothing.
-    std::int64_t next_tick_time(std::int64_t observed) const {
+    /// When the simulator ticks next: at the first multiple of --tick-ms (never going back)
+    /// at or after the bound below which no tick can decide anything; every multiple with
+    /// --every-tick. Skipping the others changes no output.
+    std::int64_t next_tick_time() {
         const std::int64_t from = std::max(last_tick_ + 1, now_);
-        const std::int64_t every = (from + o_.tick_ms - 1) / o_.tick_ms * o_.tick_ms;
-        if (o_.every_tick || every + o_.tick_ms >= observed) {
-            return every;
+        std::int64_t lo = from;
+        if (!o_.every_tick) {
+            if (!bound_) {
+                const std::optional<Ms> next = machine_->next_tick();
+                bound_ = next ? next->count() : never;
+            }
+            lo = std::max(from, *bound_);
         }
-        const std::optional<Ms> next = machine_->next_tick();
-        if (!next || next->count() > s_.end) {
+        if (lo > s_.end) {
             return never;
         }
-        const std::int64_t lo = std::max(next->count(), every);
         return (lo + o_.tick_ms - 1) / o_.tick_ms * o_.tick_ms;
+    }
+
+    /// A heartbeat of `id` that changed nothing: only its own detector deadlines moved, so the
+    /// bound stays valid once lowered to the first time it can be suspected. next_tick() walks
+    /// every member; a simulator can not ask it after each heartbeat.
+    void heartbeat_changed_nothing(const std::string& id) {
+        if (!bound_) {
+            return;
+        }
+        const std::optional<Ms> suspect = machine_->detector().suspected_at(id);
+        if (suspect) {
+            bound_ = std::min(*bound_, suspect->count());
+        }
     }
 
     std::uint32_t index_of(const std::string& id) const {
@@ -1030,6 +1043,7 @@ private:
     /// Calls the machine; prints its changes, or its refusal. Says whether it accepted.
     template <class Call>
     bool request(const char* what, std::uint32_t node, Call call) {
+        bound_.reset();  // anything may have moved: ask next_tick() again
         std::vector<Change> changes;
         try {
             changes = call();
@@ -1160,7 +1174,20 @@ private:
         if (b.generation != p.beat_generation) {
             return;
         }
-        request("heartbeat", b.node, [&] { return machine_->heartbeat(s_.ids[b.node], Ms(now_)); });
+        const std::string& id = s_.ids[b.node];
+        std::vector<Change> changes;
+        try {
+            changes = machine_->heartbeat(id, Ms(now_));
+        } catch (const ringplan::Error& e) {
+            bound_.reset();
+            refused("heartbeat", b.node, e.what());
+        }
+        if (changes.empty()) {
+            heartbeat_changed_nothing(id);
+        } else {
+            bound_.reset();
+            report(changes);
+        }
         if (b.generation == p.beat_generation) {  // else its changes stopped the process
             schedule_next(b.node);
         }
@@ -1175,6 +1202,9 @@ private:
     std::deque<Done> dones_;  // in time order: each is now + --stream-ms
     std::int64_t now_ = 0;
     std::int64_t last_tick_ = -1;
+    // No tick before this time can decide anything: next_tick(), lowered by each heartbeat
+    // since; empty when it must be asked again.
+    std::optional<std::int64_t> bound_;
 };
 
 int run(const Options& o, const char*& doing) {
