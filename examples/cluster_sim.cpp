@@ -118,8 +118,11 @@ constexpr std::uint64_t max_partitions = 65536;
 constexpr std::uint64_t max_placement = std::uint64_t{1} << 20;
 constexpr std::uint64_t max_fixed_checks = 10000;
 constexpr double max_phi_threshold = 1000;
-// Heartbeats (and, with --every-tick, ticks times nodes) in one run: about a minute.
-constexpr std::uint64_t max_work = std::uint64_t{1} << 30;
+// Heartbeats (and, with --every-tick, ticks times nodes) in one run: about two minutes.
+constexpr std::uint64_t max_work = std::uint64_t{1} << 28;
+// The decisions' work in one run, in about nanoseconds (Simulator::report counts it): a
+// minute. Only options that make nodes flap on nearly every heartbeat come near it.
+constexpr std::uint64_t max_decision_work = std::uint64_t{1} << 36;
 
 const char* const usage_text =
     R"(usage: cluster_sim [options] SCENARIO
@@ -864,6 +867,12 @@ public:
         } catch (const ringplan::Error& e) {
             throw Failure(std::string("the options do not make a membership machine: ") + e.what());
         }
+        const std::uint64_t nodes = s.ids.size();
+        // Measured: deciding copies about 1 us of state per node; a partition plan costs
+        // about 256 ns per replica of the map, a ring plan far less per vnode.
+        change_units_ = 1024 * nodes;
+        plan_units_ = o.partitions ? 256 * *o.partitions * std::min<std::uint64_t>(o.rf, nodes)
+                                   : 16 * std::uint64_t{o.vnodes.value_or(16)} * nodes;
         for (std::size_t i = 0; i < procs_.size(); ++i) {
             procs_[i].jitter =
                 SplitMix64(XXH3_64bits_withSeed(s.ids[i].data(), s.ids[i].size(), o.seed));
@@ -911,6 +920,15 @@ public:
                 last_tick_ = t;
                 bound_.reset();
                 report(machine_->tick(Ms(t)));
+            }
+            if (decision_work_ > max_decision_work) {
+                out_.finish();
+                throw Failure("stopped at " + std::to_string(t) +
+                              " ms: the decisions so far took more than " +
+                              std::to_string(max_decision_work) +
+                              " units of work, and the run would take hours (nodes flap on "
+                              "nearly every heartbeat: raise --threshold or "
+                              "--check-interval-ms)");
             }
             if ((slot & 0xFFFF) == 0) {
                 const auto wall = std::chrono::steady_clock::now();
@@ -976,6 +994,12 @@ private:
     void report(const std::vector<Change>& changes) {
         for (const Change& c : changes) {
             print(c);
+            // What the decision cost: the machine copies its state (a record and a detector
+            // history per node) to decide, and a plan walks the ring or the map.
+            decision_work_ += change_units_;
+            if (c.plan_kind != ringplan::PlanKind::none) {
+                decision_work_ += plan_units_;
+            }
             const std::uint32_t i = index_of(c.node);
             if (i == s_.ids.size() || s_.ids[i] != c.node) {
                 continue;  // not an id of the scenario: nothing to drive
@@ -1202,6 +1226,9 @@ private:
     std::deque<Done> dones_;  // in time order: each is now + --stream-ms
     std::int64_t now_ = 0;
     std::int64_t last_tick_ = -1;
+    std::uint64_t decision_work_ = 0;
+    std::uint64_t change_units_ = 0;  // a decision: the machine's state copied
+    std::uint64_t plan_units_ = 0;    // a plan: the ring or the map walked
     // No tick before this time can decide anything: next_tick(), lowered by each heartbeat
     // since; empty when it must be asked again.
     std::optional<std::int64_t> bound_;
