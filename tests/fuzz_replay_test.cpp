@@ -3,6 +3,7 @@
 // A mismatch aborts inside the target with a message naming it.
 #include "catch.hpp"
 #include "fuzz/departure_input.hpp"
+#include "fuzz/membership_ops.hpp"
 #include "fuzz/partition_ops.hpp"
 #include "fuzz/ring_ops.hpp"
 
@@ -68,4 +69,8 @@ TEST_CASE("the departure-protocol fuzz corpus replays cleanly", "[fuzz]") {
 TEST_CASE("the partition-operations fuzz corpus replays cleanly", "[fuzz][partitions]") {
     // Fewer random inputs than the others: each one runs up to 24 rebalances.
     CHECK(replay("partition_ops", rp_fuzz::partition_ops_one_input, 300) >= 1);
+}
+
+TEST_CASE("the membership fuzz corpus replays cleanly", "[fuzz][cluster]") {
+    CHECK(replay("membership_ops", rp_fuzz::membership_ops_one_input, 300) >= 1);
 }

@@ -12,6 +12,7 @@
 #include <ringplan/handoff.hpp>
 #include <ringplan/hash.hpp>
 #include <ringplan/ketama.hpp>
+#include <ringplan/membership.hpp>
 #include <ringplan/partitions.hpp>
 #include <ringplan/plan.hpp>
 #include <ringplan/plan_types.hpp>
