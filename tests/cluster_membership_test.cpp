@@ -688,3 +688,28 @@ TEST_CASE("each detector model convicts a crashed node when its formula says", "
         CHECK(d.of(ChangeKind::suspect, "n2").empty());
     }
 }
+
+TEST_CASE(
+    "a GC pause within the detector's tolerance passes unnoticed; a longer one is a "
+    "rejoin",
+    "[cluster]") {
+    // Akka's defaults tolerate 3 s of pause beyond the mean interval.
+    ringplan::MembershipOptions o;
+    Driver d{Membership({"n1", "n2", "n3"}, 0ms, o), {"n1", "n2", "n3"}, {}, 0ms};
+    d.run_until(60s);
+    d.stop("n2");
+    d.run_until(63s);  // no heartbeats for 3 s (last at 60 s, next at 64 s)
+    d.start("n2");
+    d.run_until(120s);
+    CHECK(d.log.empty());
+
+    d.stop("n2");
+    d.run_until(135s);  // 15 s without a heartbeat: convicted, not removed (10 minutes)
+    d.start("n2");
+    d.run_until(140s);
+    REQUIRE(d.of(ChangeKind::down, "n2").size() == 1);
+    const auto rejoin = d.of(ChangeKind::rejoin, "n2");
+    REQUIRE(rejoin.size() == 1);
+    CHECK(rejoin[0]->away == 16s);  // last heartbeat at 120 s, back at 136 s
+    CHECK(d.of(ChangeKind::removed, "n2").empty());
+}

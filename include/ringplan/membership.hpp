@@ -351,7 +351,6 @@ private:
     }
     void advance(std::chrono::milliseconds now) const;
     PlanOptions<NodeId> plan_options(const NodeId& except) const;
-    std::vector<NodeId> owners() const;
     double owned(const NodeId& node) const;
     Change change(ChangeKind kind, const NodeId& node, std::chrono::milliseconds at) const;
     void attach_plan(Change& c, PlanKind kind, const NodeId& node) const;
@@ -486,12 +485,6 @@ PlanOptions<NodeId> Membership<Hash, NodeId>::plan_options(const NodeId& except)
     return o;
 }
 
-// The owners in partition mode: the map's nodes (up, suspect, down, leaving members).
-template <class Hash, class NodeId>
-std::vector<NodeId> Membership<Hash, NodeId>::owners() const {
-    return map_.nodes();
-}
-
 template <class Hash, class NodeId>
 double Membership<Hash, NodeId>::owned(const NodeId& node) const {
     if (partition_mode()) {
@@ -519,7 +512,7 @@ typename Membership<Hash, NodeId>::Change Membership<Hash, NodeId>::change(
 template <class Hash, class NodeId>
 PartitionChange<NodeId> Membership<Hash, NodeId>::partition_change(const NodeId& node,
                                                                    PlanKind kind) const {
-    std::vector<NodeId> nodes = owners();
+    std::vector<NodeId> nodes = map_.nodes();  // the owners
     RebalanceOptions<NodeId> ro;
     switch (kind) {
         case PlanKind::join:
@@ -906,23 +899,9 @@ std::optional<std::chrono::milliseconds> Membership<Hash, NodeId>::next_tick() c
         if (!down) {
             continue;
         }
-        if (r.state != NodeState::up || detector_.suspected(id, now_)) {
-            consider(*down);
-            continue;
-        }
-        // The first millisecond at which the node is suspected: suspicion only grows while no
-        // heartbeat comes, and it holds at the conviction time.
-        std::chrono::milliseconds lo = now_;
-        std::chrono::milliseconds hi = std::max(*down, now_);
-        while (lo < hi) {
-            const std::chrono::milliseconds mid = lo + (hi - lo) / 2;
-            if (detector_.suspected(id, mid)) {
-                hi = mid;
-            } else {
-                lo = mid + std::chrono::milliseconds(1);
-            }
-        }
-        consider(lo);
+        // An up node's next decision is its suspicion (at or before its conviction); the
+        // others' is their conviction.
+        consider(r.state == NodeState::up ? detector_.suspected_at(id).value_or(*down) : *down);
     }
     return best;
 }
