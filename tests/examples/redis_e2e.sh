@@ -156,8 +156,10 @@ refuse 1 "cannot reach node n8" --cluster "$dir/unreachable" --rf 3 leave n1
 step leave n1 --max-send 2 --max-recv 2
 verify leave
 
-kill -9 "${pid_of[n2]}"
-wait "${pid_of[n2]}" 2>/dev/null || true
+{
+    kill -9 "${pid_of[n2]}"
+    wait "${pid_of[n2]}"
+} 2>/dev/null || true
 step crash n2
 verify crash
 
@@ -169,4 +171,23 @@ verify "down, write, up"
 
 step join n7 "127.0.0.1:${port_of[n7]}"
 verify join
+
+# verify itself must see a difference: a lost copy, a wrong value, a stray copy.
+holder="" other=""
+for n in n3 n4 n5 n6 n7; do
+    if [ "$("$cli" -p "${port_of[$n]}" exists key:42)" = 1 ]; then
+        if [ -z "$holder" ]; then holder=$n; else other=$n; fi
+    fi
+done
+[ -n "$other" ] || fail "key:42 has fewer than 2 copies"
+"$cli" -p "${port_of[$holder]}" del key:42 >/dev/null
+"$cli" -p "${port_of[$other]}" set key:42 wrong >/dev/null
+"$cli" -p "${port_of[n3]}" set key:999999999 v >/dev/null
+status=0
+out=$(rr verify --keys "$total" 2>/dev/null) || status=$?
+[ "$status" = 1 ] || fail "verify of a damaged cluster exited with $status: $out"
+case "$out" in
+    *"missing 1, misplaced 0, wrong values 2, unexpected 1,"*) echo "  damaged: $out" ;;
+    *) fail "verify of a damaged cluster: $out" ;;
+esac
 echo "redis_e2e: passed"
