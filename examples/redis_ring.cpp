@@ -457,6 +457,9 @@ Outcome run_plan(const std::string& what, const PlanT& plan, const RingT& before
     for (const auto& [source, indices] : by_source) {
         const redis_ring::MoveBuckets buckets(plan.moves, indices);
         for (std::string& key : servers.at(source)->scan_keys()) {
+            if (key.rfind("ringplan:", 0) == 0) {
+                continue;  // the hint sets belong to their server, not to the ring
+            }
             for (std::size_t m : buckets.at(RingT::key_token(key))) {
                 keys_of_move[m].push_back(key);
             }
@@ -585,6 +588,9 @@ Outcome naive_leave(const RingT& before, const RingT& after, std::size_t rf,
     std::unordered_map<std::string, std::vector<std::string>> holders;
     for (auto& [id, r] : servers) {
         for (std::string& key : r->scan_keys()) {
+            if (key.rfind("ringplan:", 0) == 0) {
+                continue;
+            }
             holders[std::move(key)].push_back(id);
         }
     }
