@@ -137,6 +137,8 @@ TEST_CASE("a crash: suspect, down after 3 missed 5 s checks, removed with the cr
     CHECK(removed[0]->plan.moves == ringplan::plan_crash(ring_before, "n2", Rf{3}).moves);
     CHECK(removed[0]->summary().lost == 0);
     CHECK(removed[0]->summary().moves == removed[0]->plan.moves.size());
+    // Two nodes are left for rf 3: the whole ring is under-replicated, and the summary says so.
+    CHECK(removed[0]->summary().under_replicated == Approx(1.0));
     CHECK(d.m.state("n2") == NodeState::removed);
     CHECK_FALSE(d.m.ring().contains("n2"));
     CHECK(d.m.members() == std::vector<std::string>{"n1", "n3"});
@@ -410,6 +412,7 @@ TEST_CASE("ClusterKit's scenarios on 16 partitions at rf 3", "[cluster][partitio
     CHECK(removed[0]->plan_kind == PlanKind::crash);
     CHECK(removed[0]->partitions.lost == 0);
     CHECK(removed[0]->partitions.copies == 12);
+    CHECK(removed[0]->summary().under_replicated == 0);
     CHECK_FALSE(d.m.partition_map().contains("node-2"));
 
     // 3. The dead node restarts with the same id: it was removed, so it joins anew, and is a

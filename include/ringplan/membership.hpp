@@ -146,11 +146,15 @@ struct MembershipOptions {
 struct PlanSummary {
     /// Ring: moves. Partitions: copy and catch_up events.
     std::size_t moves = 0;
-    /// The fraction of the data copied, summed over replicas (up to rf). Partitions: full
-    /// copies / Q.
+    /// Ring: the fraction of the ring the moves cover, summed over replicas (up to rf; for a
+    /// hint return, the ranges whose hints come back, not the hints' size). Partitions: full
+    /// copies / Q (a catch_up fetches only missed writes and is not counted).
     double moved = 0;
     /// The fraction of the data no live node holds any more.
     double lost = 0;
+    /// The fraction of the data the new layout keeps on fewer than rf nodes (fewer members
+    /// than rf).
+    double under_replicated = 0;
 };
 
 /// One decision.
@@ -227,8 +231,9 @@ public:
 
     /// An empty view at epoch 0. Errors: invalid_option.
     explicit Membership(MembershipOptions options = {});
-    /// The founding members, all up at epoch 1, monitored from `now` as if each had just
-    /// heartbeated. Errors: invalid_option, duplicate_node.
+    /// The founding members, all up at epoch 1, monitored from `now`: this counts as each
+    /// one's heartbeat at `now` (do not also feed one at the same time: the detector would
+    /// learn an interval of 0). Errors: invalid_option, duplicate_node.
     Membership(const std::vector<NodeId>& founders, std::chrono::milliseconds now,
                MembershipOptions options = {});
 
@@ -239,8 +244,9 @@ public:
     /// not a member (never joined, left, removed): ignored; it must ask to join.
     std::vector<Change> heartbeat(const NodeId& node, std::chrono::milliseconds now);
     /// A node asks to join. A new id, or one that left or was removed (it comes back empty,
-    /// never as a duplicate): a join. A down member: a rejoin. Errors: duplicate_node (a
-    /// member that is not down), invalid_transition (another join or leave is streaming).
+    /// never as a duplicate): a join, monitored from `now` (the request counts as its first
+    /// heartbeat). A down member: a rejoin. Errors: duplicate_node (a member that is not
+    /// down), invalid_transition (another join or leave is streaming).
     std::vector<Change> join_request(const NodeId& node, std::chrono::milliseconds now);
     /// A member asks to leave gracefully. Errors: unknown_node, invalid_transition (the node
     /// is not up or suspect, or another join or leave is streaming).
@@ -415,11 +421,16 @@ PlanSummary MembershipChange<NodeId>::summary() const {
             s.moved = static_cast<double>(partitions.copies) / static_cast<double>(q);
             s.lost = static_cast<double>(partitions.lost) / static_cast<double>(q);
         }
+        const PartitionMap<NodeId>& map = partitions.map;
+        s.under_replicated = map.replica_count() < map.rf().value() ? 1.0 : 0.0;
         return s;
     }
     s.moves = plan.moves.size();
     s.moved = plan.moved_fraction();
     s.lost = plan.lost_fraction();
+    for (const TokenRange& r : plan.under_replicated) {
+        s.under_replicated += r.fraction();
+    }
     return s;
 }
 
