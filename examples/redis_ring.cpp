@@ -19,10 +19,10 @@
 
 #include <ringplan/error.hpp>
 #include <ringplan/handoff.hpp>
+#include <ringplan/migration.hpp>
 #include <ringplan/plan.hpp>
 #include <ringplan/project.hpp>
 #include <ringplan/ring.hpp>
-#include <ringplan/schedule.hpp>
 #include <ringplan/xxh3.hpp>
 
 #include <hiredis/hiredis.h>
@@ -36,11 +36,13 @@
 #include <cstdint>
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <new>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -66,7 +68,7 @@ const char* const usage_text = R"(usage: redis_ring --cluster FILE --rf N [--vno
   write COUNT [--start S]    write COUNT keys from key:<S>; while nodes are down the preference
                              list's fallbacks take their writes and keep hints
   leave ID [--max-send K] [--max-recv K] [--naive]
-                             plan_leave: stream ID's ranges in schedule waves, then drop ID
+                             plan_leave: copy ID's ranges (MigrationRunner), then drop ID
                              (--naive: rescan every key of every server instead of the plan)
   crash ID                   ID's server is gone: rebuild its ranges from the survivors
   join ID HOST:PORT          an empty server joins: stream its ranges to it
@@ -203,8 +205,9 @@ private:
 
 // ---- progress --------------------------------------------------------------------------------
 
-/// A progress bar on a terminal (keys moved, rate, time left), a plain line every few seconds
-/// otherwise.
+/// A progress bar on a terminal, a plain line every few seconds otherwise: keys moved, rate,
+/// time left, and for a migration the runner's progress() (moves copied, the bar's fill: the
+/// copied share of the moves' ring fractions).
 class Progress {
 public:
     Progress(std::string what, std::uint64_t total)
@@ -219,6 +222,11 @@ public:
             show(false);
         }
     }
+    /// The runner's progress, after each done().
+    void moves(const ringplan::MigrationProgress<std::string>& p) {
+        runner_ = {p.copied, p.total, p.fraction_copied};
+        add(0);
+    }
     void finish() {
         if (shown_) {
             show(true);
@@ -226,6 +234,12 @@ public:
     }
 
 private:
+    struct RunnerShare {
+        std::size_t copied = 0;
+        std::size_t total = 0;
+        double fraction = 0;
+    };
+
     void show(bool last) {
         shown_ = true;
         const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
@@ -233,20 +247,26 @@ private:
         const double left =
             rate > 0 && total_ > done_ ? static_cast<double>(total_ - done_) / rate : 0;
         const double share =
-            total_ > 0 ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0;
-        char line[200];
+            runner_ ? runner_->fraction
+                    : (total_ > 0 ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0);
+        char moves[64] = "";
+        if (runner_) {
+            std::snprintf(moves, sizeof moves, ", %zu/%zu moves", runner_->copied, runner_->total);
+        }
+        char line[240];
         if (tty_) {
             std::string bar(30, ' ');
             const auto filled = static_cast<std::size_t>(std::min(1.0, share) * 30);
             std::fill(bar.begin(), bar.begin() + static_cast<std::ptrdiff_t>(filled), '#');
-            std::snprintf(line, sizeof line, "\r%s [%s] %llu/%llu keys, %.0f keys/s, %.0f s left ",
-                          what_.c_str(), bar.c_str(), static_cast<unsigned long long>(done_),
-                          static_cast<unsigned long long>(total_), rate, left);
+            std::snprintf(line, sizeof line,
+                          "\r%s [%s] %llu/%llu keys%s, %.0f keys/s, %.0f s left ", what_.c_str(),
+                          bar.c_str(), static_cast<unsigned long long>(done_),
+                          static_cast<unsigned long long>(total_), moves, rate, left);
             std::cerr << line << (last ? "\n" : "") << std::flush;
         } else {
-            std::snprintf(line, sizeof line, "%s: %llu/%llu keys, %.0f keys/s, %.0f s left\n",
+            std::snprintf(line, sizeof line, "%s: %llu/%llu keys%s, %.0f keys/s, %.0f s left\n",
                           what_.c_str(), static_cast<unsigned long long>(done_),
-                          static_cast<unsigned long long>(total_), rate, left);
+                          static_cast<unsigned long long>(total_), moves, rate, left);
             std::cerr << line << std::flush;
         }
     }
@@ -254,6 +274,7 @@ private:
     std::string what_;
     std::uint64_t total_;
     std::uint64_t done_ = 0;
+    std::optional<RunnerShare> runner_;
     bool tty_;
     bool shown_ = false;
     Clock::time_point start_ = Clock::now();
@@ -374,19 +395,30 @@ double seconds_since(Clock::time_point t) {
     return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
+/// A Redis error on the source of a copy (or on its scan): the runner retries the move from
+/// another candidate source.
+struct SourceFailure : Failure {
+    using Failure::Failure;
+};
+
 /// Copies `keys` from one server to another with pipelined DUMP / RESTORE ... REPLACE (no
-/// TTL); returns how many were copied (a key gone from the source is not).
+/// TTL); returns how many were copied (a key gone from the source is not). An error on the
+/// source throws SourceFailure, one on the receiver Failure.
 std::uint64_t copy_keys(Redis& from, Redis& to, const std::vector<std::string>& keys,
                         Progress& progress) {
     std::uint64_t copied = 0;
     for (std::size_t begin = 0; begin < keys.size(); begin += batch_keys) {
         const std::size_t end = std::min(keys.size(), begin + batch_keys);
-        for (std::size_t i = begin; i < end; ++i) {
-            from.append({"DUMP", keys[i]});
-        }
         std::vector<Reply> dumps;
-        for (std::size_t i = begin; i < end; ++i) {
-            dumps.push_back(from.get());
+        try {
+            for (std::size_t i = begin; i < end; ++i) {
+                from.append({"DUMP", keys[i]});
+            }
+            for (std::size_t i = begin; i < end; ++i) {
+                dumps.push_back(from.get());
+            }
+        } catch (const Failure& e) {
+            throw SourceFailure(e.what());
         }
         std::uint64_t sent = 0;
         for (std::size_t i = begin; i < end; ++i) {
@@ -395,7 +427,8 @@ std::uint64_t copy_keys(Redis& from, Redis& to, const std::vector<std::string>& 
                 to.append({"RESTORE", keys[i], "0", std::string_view(d.str, d.len), "REPLACE"});
                 ++sent;
             } else if (d.type == REDIS_REPLY_ERROR) {
-                throw Failure(from.name() + ": DUMP " + keys[i] + ": " + Redis::text(d));
+                // Nothing of this batch was sent yet: the receiver's pipeline is empty.
+                throw SourceFailure(from.name() + ": DUMP " + keys[i] + ": " + Redis::text(d));
             }
         }
         to.drain();
@@ -416,22 +449,60 @@ void delete_keys(Redis& r, const std::vector<std::string>& keys) {
     }
 }
 
+/// Keys sorted by token, to take those of a token range.
+class KeysByToken {
+public:
+    KeysByToken() = default;
+    explicit KeysByToken(std::vector<std::string> keys) {
+        entries_.reserve(keys.size());
+        for (std::string& k : keys) {
+            const ringplan::Token t = RingT::key_token(k);
+            entries_.emplace_back(t, std::move(k));
+        }
+        std::sort(entries_.begin(), entries_.end());
+        entries_.erase(std::unique(entries_.begin(), entries_.end()), entries_.end());
+    }
+    /// The keys whose token lies in `r`.
+    std::vector<std::string> in(ringplan::TokenRange r) const {
+        auto it = std::lower_bound(entries_.begin(), entries_.end(), r.first,
+                                   [](const std::pair<ringplan::Token, std::string>& e,
+                                      ringplan::Token t) { return e.first < t; });
+        std::vector<std::string> out;
+        for (; it != entries_.end() && it->first <= r.last; ++it) {
+            out.push_back(it->second);
+        }
+        return out;
+    }
+
+private:
+    std::vector<std::pair<ringplan::Token, std::string>> entries_;
+};
+
+/// The ring's keys of a server: every key but the hint sets (which belong to their server).
+std::vector<std::string> ring_keys(Redis& r) {
+    std::vector<std::string> keys = r.scan_keys();
+    keys.erase(std::remove_if(keys.begin(), keys.end(),
+                              [](const std::string& k) { return k.rfind("ringplan:", 0) == 0; }),
+               keys.end());
+    return keys;
+}
+
 struct Outcome {
     std::uint64_t moved = 0;
     std::uint64_t projected = 0;
     std::uint64_t deleted = 0;
-    std::size_t waves = 0;
-    std::size_t lower_bound = 0;
+    std::size_t rounds = 0;   // calls of next() that handed out transfers
+    std::size_t retries = 0;  // transfers failed() and retried from another source
 };
 
 void summary(const std::string& what, const PlanT& plan, const Outcome& o, double secs) {
     char line[400];
     std::snprintf(line, sizeof line,
-                  "%s: %llu keys moved (projection %llu) in %zu moves, %zu waves (lower bound "
-                  "%zu), %llu copies deleted, %.2f s, %.0f keys/s\n",
+                  "%s: %llu keys moved (projection %llu) in %zu moves, %zu rounds, %zu retried, "
+                  "%llu copies deleted, %.2f s, %.0f keys/s\n",
                   what.c_str(), static_cast<unsigned long long>(o.moved),
-                  static_cast<unsigned long long>(o.projected), plan.moves.size(), o.waves,
-                  o.lower_bound, static_cast<unsigned long long>(o.deleted), secs,
+                  static_cast<unsigned long long>(o.projected), plan.moves.size(), o.rounds,
+                  o.retries, static_cast<unsigned long long>(o.deleted), secs,
                   secs > 0 ? static_cast<double>(o.moved) / secs : 0.0);
     std::cout << line;
     if (!example_util::flush_ok(std::cout)) {
@@ -439,80 +510,167 @@ void summary(const std::string& what, const PlanT& plan, const Outcome& o, doubl
     }
 }
 
-/// Runs `plan` (computed on `before`, giving `after`): scans each source server once, buckets
-/// its keys into the moves (MoveBuckets), projects the plan onto the scanned keys
-/// (project_keys), copies in the waves of schedule(plan, limits), then deletes the copies on
-/// the nodes that are no longer replicas. `servers` holds every reachable node of both rings.
-Outcome run_plan(const std::string& what, const PlanT& plan, const RingT& before,
-                 const RingT& after, std::size_t rf,
-                 std::map<std::string, std::unique_ptr<Redis>>& servers, const Options& opt) {
+using Servers = std::map<std::string, std::unique_ptr<Redis>>;
+using RunnerT = ringplan::MigrationRunner<std::string>;
+using TransferT = ringplan::Transfer<std::string>;
+
+ringplan::MigrationOptions<std::string> runner_options(const Options& opt,
+                                                       std::vector<std::string> down = {}) {
+    ringplan::MigrationOptions<std::string> o;
+    o.max_send = opt.max_send;
+    o.max_recv = opt.max_recv;
+    std::sort(down.begin(), down.end());
+    o.down = std::move(down);
+    return o;
+}
+
+/// How one operation's migration touches the servers.
+struct MigrationHooks {
+    /// The keys a transfer copies (DUMP from t.from, RESTORE on t.to). SourceFailure: retry.
+    std::function<std::vector<std::string>(const TransferT&)> keys_of;
+    /// After cutover(): the new layout is complete, so the cluster file is rewritten.
+    std::function<void()> commit;
+    /// Deletes what cleanup() lists; returns how many copies were deleted.
+    std::function<std::uint64_t(const RunnerT::Deletions&)> clean;
+};
+
+/// Drives `runner` make-before-break: next() hands out transfers within --max-send and
+/// --max-recv, each is copied then done(), a source error fails() it so the runner retries from
+/// its next candidate; with every move copied, cutover(), commit (the cluster file), cleanup()
+/// and its deletions. A move failed from every candidate, or any other error before cutover,
+/// abort()s: the copies abort() lists are deleted (the keys this run restored there), the old
+/// layout stays and the cluster file is unchanged.
+Outcome migrate(const std::string& what, RunnerT& runner, Servers& servers, std::uint64_t projected,
+                const MigrationHooks& hooks) {
     Outcome out;
-    // Each source's moves, and its keys bucketed into them.
-    std::map<std::string, std::vector<std::size_t>> by_source;
-    for (std::size_t m = 0; m < plan.moves.size(); ++m) {
-        by_source[plan.moves[m].from].push_back(m);
+    out.projected = projected;
+    Progress progress(what, projected);
+    progress.moves(runner.progress());
+    std::map<std::string, std::vector<std::string>> restored;  // per receiver, for abort()
+    std::set<std::string> broken;                              // sources that failed
+    try {
+        for (std::vector<TransferT> batch = runner.next(); !batch.empty(); batch = runner.next()) {
+            ++out.rounds;
+            for (const TransferT& t : batch) {
+                std::uint64_t n = 0;
+                try {
+                    if (broken.count(t.from) != 0 || servers.count(t.from) == 0) {
+                        throw SourceFailure("node " + t.from + " failed earlier");
+                    }
+                    const std::vector<std::string> keys = hooks.keys_of(t);
+                    std::vector<std::string>& mine = restored[t.to];
+                    mine.insert(mine.end(), keys.begin(), keys.end());
+                    n = copy_keys(*servers.at(t.from), *servers.at(t.to), keys, progress);
+                } catch (const SourceFailure& e) {
+                    broken.insert(t.from);
+                    runner.failed(t);
+                    ++out.retries;
+                    std::cerr << "redis_ring: " << what << ": " << e.what()
+                              << "; the move is retried from another source if it has one\n";
+                    continue;
+                }
+                runner.done(t);
+                out.moved += n;
+                progress.moves(runner.progress());
+            }
+        }
+        const std::vector<std::size_t> failed = runner.failed_moves();
+        if (!failed.empty()) {
+            const auto& m = runner.moves()[failed.front()];
+            throw Failure(what + ": " + std::to_string(failed.size()) +
+                          " moves failed from every candidate source (first: the range [" +
+                          std::to_string(m.range.first) + ", " + std::to_string(m.range.last) +
+                          "] to " + m.to + ")");
+        }
+        runner.cutover();
+    } catch (...) {
+        progress.finish();
+        const RunnerT::Deletions partial = runner.abort();
+        std::map<std::string, KeysByToken> by_node;
+        std::uint64_t deleted = 0;
+        for (const auto& [range, node] : partial) {
+            const auto it = restored.find(node);
+            if (it == restored.end() || servers.count(node) == 0) {
+                continue;
+            }
+            auto [k, fresh] = by_node.try_emplace(node);
+            if (fresh) {
+                k->second = KeysByToken(std::move(it->second));
+            }
+            try {
+                const std::vector<std::string> keys = k->second.in(range);
+                delete_keys(*servers.at(node), keys);
+                deleted += keys.size();
+            } catch (const Failure& e) {
+                std::cerr << "redis_ring: " << what << ": abort: " << e.what()
+                          << " (its partial copies stay; verify reports them)\n";
+            }
+        }
+        std::cerr << "redis_ring: " << what << ": aborted, " << deleted
+                  << " partial copies deleted; the old layout stands and the cluster file is "
+                     "unchanged\n";
+        throw;
     }
-    std::vector<std::vector<std::string>> keys_of_move(plan.moves.size());
+    progress.finish();
+    hooks.commit();
+    out.deleted = hooks.clean(runner.cleanup());
+    return out;
+}
+
+/// The migration of `plan` (plan_leave, plan_crash or plan_join of `node`, computed on
+/// `before`): scans each planned source once, projects the plan onto the scanned keys
+/// (project_keys), copies each transfer's keys (those of the range on its source, a fallback
+/// source scanned when first needed), then deletes on each node cleanup() lists its keys in
+/// the listed ranges (a fresh scan). `servers` holds every reachable node of both rings.
+Outcome run_plan(const std::string& what, const PlanT& plan, const RingT& before,
+                 ringplan::PlanOrigin origin, const std::string& node, Servers& servers,
+                 const Options& opt, const std::function<void()>& commit) {
+    RunnerT runner(plan, before, origin, node, runner_options(opt));
+    std::map<std::string, KeysByToken> scanned_by;
     std::vector<std::string> scanned;  // the key set the plan is projected onto
-    for (const auto& [source, indices] : by_source) {
-        const redis_ring::MoveBuckets buckets(plan.moves, indices);
-        for (std::string& key : servers.at(source)->scan_keys()) {
-            if (key.rfind("ringplan:", 0) == 0) {
-                continue;  // the hint sets belong to their server, not to the ring
-            }
-            for (std::size_t m : buckets.at(RingT::key_token(key))) {
-                keys_of_move[m].push_back(key);
-            }
-            scanned.push_back(std::move(key));
+    for (const auto& m : plan.moves) {
+        if (scanned_by.count(m.from) == 0 && servers.count(m.from) != 0) {
+            std::vector<std::string> keys = ring_keys(*servers.at(m.from));
+            scanned.insert(scanned.end(), keys.begin(), keys.end());
+            scanned_by.emplace(m.from, KeysByToken(std::move(keys)));
         }
     }
     std::sort(scanned.begin(), scanned.end());
     scanned.erase(std::unique(scanned.begin(), scanned.end()), scanned.end());
-    out.projected = ringplan::project_keys<ringplan::Xxh3>(plan, scanned).size();
+    const std::uint64_t projected = ringplan::project_keys<ringplan::Xxh3>(plan, scanned).size();
 
-    // The waves: no node sends more than max_send moves or receives more than max_recv at once.
-    const ringplan::Schedule<std::string> waves =
-        ringplan::schedule(plan, ringplan::ScheduleLimits{opt.max_send, opt.max_recv, {}});
-    out.waves = waves.waves.size();
-    out.lower_bound = waves.lower_bound;
-    auto index_of = [&](const ringplan::Move<std::string>& m) {
-        auto less = [](const ringplan::Move<std::string>& a, const ringplan::Move<std::string>& b) {
-            return std::tie(a.range, a.from, a.to) < std::tie(b.range, b.from, b.to);
-        };
-        auto it = std::lower_bound(plan.moves.begin(), plan.moves.end(), m, less);
-        return static_cast<std::size_t>(it - plan.moves.begin());
-    };
-    Progress progress(what, out.projected);
-    for (const auto& wave : waves.waves) {
-        for (const auto& move : wave) {
-            const std::size_t m = index_of(move);
-            out.moved +=
-                copy_keys(*servers.at(move.from), *servers.at(move.to), keys_of_move[m], progress);
-        }
-    }
-    progress.finish();
-
-    // The copies on nodes that are no longer replicas (unreachable ones are gone anyway).
-    std::map<std::string, std::vector<std::string>> drop;
-    std::vector<std::string> moved_keys;
-    for (const auto& keys : keys_of_move) {
-        moved_keys.insert(moved_keys.end(), keys.begin(), keys.end());
-    }
-    std::sort(moved_keys.begin(), moved_keys.end());
-    moved_keys.erase(std::unique(moved_keys.begin(), moved_keys.end()), moved_keys.end());
-    for (const std::string& key : moved_keys) {
-        const std::vector<std::string> now = after.replicas(key, ringplan::Rf{rf});
-        for (const std::string& old : before.replicas(key, ringplan::Rf{rf})) {
-            if (std::find(now.begin(), now.end(), old) == now.end() && servers.count(old) != 0) {
-                drop[old].push_back(key);
+    MigrationHooks hooks;
+    hooks.keys_of = [&](const TransferT& t) {
+        auto it = scanned_by.find(t.from);
+        if (it == scanned_by.end()) {  // a fallback source, first used: scan it
+            try {
+                it = scanned_by.emplace(t.from, KeysByToken(ring_keys(*servers.at(t.from)))).first;
+            } catch (const Failure& e) {
+                throw SourceFailure(e.what());
             }
         }
-    }
-    for (const auto& [node, keys] : drop) {
-        delete_keys(*servers.at(node), keys);
-        out.deleted += keys.size();
-    }
-    return out;
+        return it->second.in(t.range);
+    };
+    hooks.commit = commit;
+    hooks.clean = [&](const RunnerT::Deletions& list) {
+        std::map<std::string, std::vector<ringplan::TokenRange>> ranges;
+        for (const auto& [range, n] : list) {
+            if (servers.count(n) != 0) {
+                ranges[n].push_back(range);
+            }
+        }
+        std::uint64_t deleted = 0;
+        for (const auto& [n, rs] : ranges) {
+            const KeysByToken now(ring_keys(*servers.at(n)));
+            for (const ringplan::TokenRange& r : rs) {
+                const std::vector<std::string> keys = now.in(r);
+                delete_keys(*servers.at(n), keys);
+                deleted += keys.size();
+            }
+        }
+        return deleted;
+    };
+    return migrate(what, runner, servers, projected, hooks);
 }
 
 /// The end of an operation: the summary, and a moved count that differs from the projection
@@ -643,11 +801,18 @@ int cmd_leave(const Options& opt, Cluster& cluster, const std::string& id) {
     auto servers = connect(cluster);
     const auto t0 = Clock::now();
     const std::string what = "leave " + id + (opt.naive ? " (naive)" : "");
-    const Outcome o = opt.naive ? naive_leave(before, after, rf, servers, plan)
-                                : run_plan(what, plan, before, after, rf, servers, opt);
-    cluster.nodes.erase(std::find_if(cluster.nodes.begin(), cluster.nodes.end(),
-                                     [&](const Node& n) { return n.id == id; }));
-    redis_ring::write_cluster(opt.cluster_path, cluster);
+    auto commit = [&] {
+        cluster.nodes.erase(std::find_if(cluster.nodes.begin(), cluster.nodes.end(),
+                                         [&](const Node& n) { return n.id == id; }));
+        redis_ring::write_cluster(opt.cluster_path, cluster);
+    };
+    Outcome o;
+    if (opt.naive) {
+        o = naive_leave(before, after, rf, servers, plan);
+        commit();
+    } else {
+        o = run_plan(what, plan, before, ringplan::PlanOrigin::leave, id, servers, opt, commit);
+    }
     return finish(what, plan, o, t0);
 }
 
@@ -664,15 +829,15 @@ int cmd_crash(const Options& opt, Cluster& cluster, const std::string& id) {
         throw Failure("node " + id + " is the last node: nothing is left to rebuild from");
     }
     const RingT before = make_ring(cluster, opt.vnodes);
-    RingT after = before;
-    after.remove_node(id);
     const PlanT plan = ringplan::plan_crash(before, id, ringplan::Rf{rf});
     auto servers = connect(cluster, id);
     const auto t0 = Clock::now();
-    const Outcome o = run_plan("crash " + id, plan, before, after, rf, servers, opt);
-    cluster.nodes.erase(std::find_if(cluster.nodes.begin(), cluster.nodes.end(),
-                                     [&](const Node& n) { return n.id == id; }));
-    redis_ring::write_cluster(opt.cluster_path, cluster);
+    const Outcome o =
+        run_plan("crash " + id, plan, before, ringplan::PlanOrigin::crash, id, servers, opt, [&] {
+            cluster.nodes.erase(std::find_if(cluster.nodes.begin(), cluster.nodes.end(),
+                                             [&](const Node& n) { return n.id == id; }));
+            redis_ring::write_cluster(opt.cluster_path, cluster);
+        });
     int status = finish("crash " + id, plan, o, t0);
     if (!plan.lost.empty()) {  // never silent: those keys had no surviving copy
         std::cerr << "redis_ring: crash " << id << ": " << plan.lost.size() << " token ranges ("
@@ -698,7 +863,6 @@ int cmd_join(const Options& opt, Cluster& cluster, const std::string& id,
     Cluster grown = cluster;
     redis_ring::add_node(grown, node, "join: ");
     const RingT before = make_ring(cluster, opt.vnodes);
-    const RingT after = make_ring(grown, opt.vnodes);
     const PlanT plan = ringplan::plan_join(before, id, opt.vnodes, ringplan::Rf{rf});
     auto servers = connect(grown);
     Reply size = servers.at(id)->command({"DBSIZE"});
@@ -706,8 +870,8 @@ int cmd_join(const Options& opt, Cluster& cluster, const std::string& id,
         throw Failure(servers.at(id)->name() + " is not empty: a joining server must be");
     }
     const auto t0 = Clock::now();
-    const Outcome o = run_plan("join " + id, plan, before, after, rf, servers, opt);
-    redis_ring::write_cluster(opt.cluster_path, grown);
+    const Outcome o = run_plan("join " + id, plan, before, ringplan::PlanOrigin::join, id, servers,
+                               opt, [&] { redis_ring::write_cluster(opt.cluster_path, grown); });
     return finish("join " + id, plan, o, t0);
 }
 
@@ -726,8 +890,9 @@ int cmd_down(const Options& opt, Cluster& cluster, const std::string& id) {
 }
 
 // `up`: plan_hint_return names, per range, the fallback that held the returning node's hints;
-// each fallback's hint set is bucketed into its moves, copied back in schedule waves, and the
-// hinted copies are deleted from the fallbacks.
+// each fallback's hint set is scanned, the runner hands the moves out (a move's keys are its
+// fallback's hinted keys in its range, read from whichever candidate source it names), and
+// cleanup() lists (range, fallback): the fallback drops those hints and its hinted copies.
 int cmd_up(const Options& opt, Cluster& cluster, const std::string& id) {
     const std::size_t rf = need_rf(opt);
     Node* self = cluster.find(id);
@@ -746,6 +911,8 @@ int cmd_up(const Options& opt, Cluster& cluster, const std::string& id) {
     const RingT ring = make_ring(cluster, opt.vnodes);
     const PlanT plan = ringplan::plan_hint_return(
         ring, id, ringplan::PlanOptions<std::string>(ringplan::Rf{rf}, others_down));
+    RunnerT runner(plan, ring, ringplan::PlanOrigin::hint_return, id,
+                   runner_options(opt, others_down));
     Cluster back = cluster;
     back.find(id)->down = false;
     auto servers = connect(back);
@@ -756,9 +923,9 @@ int cmd_up(const Options& opt, Cluster& cluster, const std::string& id) {
     for (std::size_t m = 0; m < plan.moves.size(); ++m) {
         by_source[plan.moves[m].from].push_back(m);
     }
-    std::vector<std::vector<std::string>> keys_of_move(plan.moves.size());
-    std::vector<std::string> hinted;  // every hinted key, on any node that is up
-    std::uint64_t outside = 0;        // hinted keys no move of their holder covers
+    std::map<std::string, KeysByToken> hinted_on;  // each fallback's hinted keys
+    std::vector<std::string> hinted;               // every hinted key, on any node that is up
+    std::uint64_t outside = 0;                     // hinted keys no move of their holder covers
     for (auto& [node, r] : servers) {
         if (node == id) {
             continue;
@@ -767,46 +934,52 @@ int cmd_up(const Options& opt, Cluster& cluster, const std::string& id) {
         const std::vector<std::size_t> none;
         const redis_ring::MoveBuckets buckets(plan.moves,
                                               it == by_source.end() ? none : it->second);
-        for (std::string& key : r->scan_set(hints)) {
-            const auto& ms = buckets.at(RingT::key_token(key));
-            outside += ms.empty() ? 1u : 0u;
-            for (std::size_t m : ms) {
-                keys_of_move[m].push_back(key);
-            }
-            hinted.push_back(std::move(key));
+        std::vector<std::string> keys = r->scan_set(hints);
+        for (const std::string& key : keys) {
+            outside += buckets.at(RingT::key_token(key)).empty() ? 1u : 0u;
+            hinted.push_back(key);
         }
+        hinted_on.emplace(node, KeysByToken(std::move(keys)));
     }
     std::sort(hinted.begin(), hinted.end());
     hinted.erase(std::unique(hinted.begin(), hinted.end()), hinted.end());
-    Outcome o;
-    o.projected = ringplan::project_keys<ringplan::Xxh3>(plan, hinted).size();
-    const auto waves =
-        ringplan::schedule(plan, ringplan::ScheduleLimits{opt.max_send, opt.max_recv, {}});
-    o.waves = waves.waves.size();
-    o.lower_bound = waves.lower_bound;
-    Progress progress("up " + id, o.projected);
-    for (const auto& wave : waves.waves) {
-        for (const auto& move : wave) {
-            const auto m = static_cast<std::size_t>(
-                std::find(plan.moves.begin(), plan.moves.end(), move) - plan.moves.begin());
-            Redis& from = *servers.at(move.from);
-            o.moved += copy_keys(from, *servers.at(id), keys_of_move[m], progress);
-            // The fallback drops its hinted copy (it is no home replica of the key) and the hint.
+    const std::uint64_t projected = ringplan::project_keys<ringplan::Xxh3>(plan, hinted).size();
+
+    MigrationHooks hooks;
+    hooks.keys_of = [&](const TransferT& t) {
+        // The runner's moves are the plan's, in order: the planned fallback holds the hints.
+        const auto it = hinted_on.find(plan.moves[t.id].from);
+        return it == hinted_on.end() ? std::vector<std::string>{} : it->second.in(t.range);
+    };
+    hooks.commit = [&] { redis_ring::write_cluster(opt.cluster_path, back); };
+    hooks.clean = [&](const RunnerT::Deletions& list) {
+        std::uint64_t deleted = 0;
+        std::map<std::string, KeysByToken> now;
+        for (const auto& [range, node] : list) {
+            if (servers.count(node) == 0) {
+                continue;
+            }
+            Redis& r = *servers.at(node);
+            auto [k, fresh] = now.try_emplace(node);
+            if (fresh) {
+                k->second = KeysByToken(r.scan_set(hints));
+            }
+            // The fallback drops the hint, and its hinted copy unless it is a home replica.
             std::vector<std::string> drop;
-            for (const std::string& key : keys_of_move[m]) {
+            for (const std::string& key : k->second.in(range)) {
                 const auto homes = ring.replicas(key, ringplan::Rf{rf});
-                if (std::find(homes.begin(), homes.end(), move.from) == homes.end()) {
+                if (std::find(homes.begin(), homes.end(), node) == homes.end()) {
                     drop.push_back(key);
                 }
-                from.append({"SREM", hints, key});
+                r.append({"SREM", hints, key});
             }
-            from.drain();
-            delete_keys(from, drop);
-            o.deleted += drop.size();
+            r.drain();
+            delete_keys(r, drop);
+            deleted += drop.size();
         }
-    }
-    progress.finish();
-    redis_ring::write_cluster(opt.cluster_path, back);
+        return deleted;
+    };
+    const Outcome o = migrate("up " + id, runner, servers, projected, hooks);
     int status = finish("up " + id, plan, o, t0);
     if (outside != 0) {
         std::cerr << "redis_ring: up " << id << ": " << outside
