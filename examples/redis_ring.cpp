@@ -607,8 +607,8 @@ Outcome migrate(const std::string& what, RunnerT& runner, Servers& servers, std:
             }
         }
         std::cerr << "redis_ring: " << what << ": aborted, " << deleted
-                  << " partial copies deleted; the old layout stands and the cluster file is "
-                     "unchanged\n";
+                  << " keys copied or being copied to new owners deleted; the old layout stands "
+                     "and the cluster file is unchanged\n";
         throw;
     }
     progress.finish();
@@ -621,7 +621,8 @@ Outcome migrate(const std::string& what, RunnerT& runner, Servers& servers, std:
 /// `before`): scans each planned source once, projects the plan onto the scanned keys
 /// (project_keys), copies each transfer's keys (those of the range on its source, a fallback
 /// source scanned when first needed), then deletes on each node cleanup() lists its keys in
-/// the listed ranges (a fresh scan). `servers` holds every reachable node of both rings.
+/// the listed ranges (from its scan, or one made then). `servers` holds every reachable node of
+/// both rings.
 Outcome run_plan(const std::string& what, const PlanT& plan, const RingT& before,
                  ringplan::PlanOrigin origin, const std::string& node, Servers& servers,
                  const Options& opt, const std::function<void()>& commit) {
@@ -661,9 +662,14 @@ Outcome run_plan(const std::string& what, const PlanT& plan, const RingT& before
         }
         std::uint64_t deleted = 0;
         for (const auto& [n, rs] : ranges) {
-            const KeysByToken now(ring_keys(*servers.at(n)));
+            // A node's keys in the ranges it loses are as scanned: it receives none of them
+            // and redis_ring takes no writes meanwhile. A node not scanned yet is scanned now.
+            auto it = scanned_by.find(n);
+            if (it == scanned_by.end()) {
+                it = scanned_by.emplace(n, KeysByToken(ring_keys(*servers.at(n)))).first;
+            }
             for (const ringplan::TokenRange& r : rs) {
-                const std::vector<std::string> keys = now.in(r);
+                const std::vector<std::string> keys = it->second.in(r);
                 delete_keys(*servers.at(n), keys);
                 deleted += keys.size();
             }
