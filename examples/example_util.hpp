@@ -1,5 +1,6 @@
 // ringplan examples: what the example programs share: bounded line input with CRLF handling,
-// a seeded hash for tables keyed by user input, and output checks.
+// a seeded hash for tables keyed by user input, output checks, and the failures that set the
+// exit status.
 // SPDX-License-Identifier: MIT
 #ifndef RINGPLAN_EXAMPLES_EXAMPLE_UTIL_HPP
 #define RINGPLAN_EXAMPLES_EXAMPLE_UTIL_HPP
@@ -10,6 +11,7 @@
 #include <limits>
 #include <ostream>
 #include <random>
+#include <stdexcept>
 #include <streambuf>
 #include <string>
 #include <string_view>
@@ -21,6 +23,22 @@
 #include <xxhash.h>
 
 namespace example_util {
+
+/// A bad argument, input or server: exit status 1; what() is the whole message.
+struct Failure : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// Output (stdout, a file the program keeps) that can not be written: exit status 2, as every
+/// example program.
+struct WriteFailure : Failure {
+    using Failure::Failure;
+};
+
+/// A bad command line: the message is followed by a pointer to --help.
+struct UsageFailure : Failure {
+    using Failure::Failure;
+};
 
 /// Drops one trailing '\r' (the CR of a CRLF line ending).
 inline void strip_cr(std::string& line) {

@@ -78,20 +78,9 @@
 
 namespace {
 
-/// A bad argument or input; what() is the whole message.
-struct Failure : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-/// A stdout that can not be written: exit status 2, as every example program.
-struct WriteFailure : Failure {
-    using Failure::Failure;
-};
-
-/// A bad command line: the message is followed by a pointer to --help.
-struct UsageFailure : Failure {
-    using Failure::Failure;
-};
+using example_util::Failure;
+using example_util::UsageFailure;
+using example_util::WriteFailure;
 
 constexpr std::size_t max_line_bytes = std::size_t{1} << 20;
 constexpr std::size_t max_id_bytes = 1024;

@@ -80,9 +80,7 @@ const char* const usage_text = R"(usage: redis_ring --cluster FILE --rf N [--vno
 --vnodes is 64 by default; the same --rf and --vnodes must be given to every command.
 )";
 
-struct UsageFailure : Failure {
-    using Failure::Failure;
-};
+using example_util::UsageFailure;
 
 // ---- a hiredis connection ------------------------------------------------------------------
 

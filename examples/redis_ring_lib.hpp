@@ -22,15 +22,8 @@
 
 namespace redis_ring {
 
-/// A bad argument, input or server; what() is the whole message (exit status 1).
-struct Failure : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-/// The cluster file or stdout could not be written (exit status 2, as every example program).
-struct WriteFailure : Failure {
-    using Failure::Failure;
-};
+using example_util::Failure;
+using example_util::WriteFailure;  // the cluster file or stdout
 
 constexpr std::size_t max_nodes = 256;
 constexpr std::size_t max_id_bytes = 256;

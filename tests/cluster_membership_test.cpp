@@ -3,6 +3,7 @@
 // strong guarantee of every observation.
 #include "catch.hpp"
 #include "expect_error.hpp"
+#include "splitmix64.hpp"
 
 #include <ringplan/membership.hpp>
 #include <ringplan/xxh3.hpp>
@@ -501,14 +502,8 @@ TEST_CASE("random observations keep the machine's invariants, and a refusal chan
             if (mode == 1) {
                 o.partitions = 12;
             }
-            std::uint64_t state = seed;
-            auto next = [&state](std::uint64_t n) {  // splitmix64
-                state += 0x9E3779B97F4A7C15ull;
-                std::uint64_t z = state;
-                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-                z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-                return (z ^ (z >> 31)) % n;
-            };
+            rp_test::SplitMix64 rng{seed};
+            auto next = [&rng](std::uint64_t n) { return rng.next() % n; };
             Membership m({"a", "b", "c"}, 0ms, o);
             ms t{0};
             std::uint64_t last_epoch = m.epoch();

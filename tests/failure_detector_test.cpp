@@ -10,6 +10,7 @@
 
 #include "catch.hpp"
 #include "expect_error.hpp"
+#include "splitmix64.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -27,6 +28,7 @@ using ringplan::Errc;
 using Detector = ringplan::FailureDetector<std::string>;
 using ms = std::chrono::milliseconds;
 using rp_test::expect_error;
+using rp_test::SplitMix64;
 
 namespace {
 
@@ -38,22 +40,6 @@ bool close(double a, double b, double rel = 1e-12) {
     }
     return std::fabs(a - b) <= rel * std::max(std::fabs(a), std::fabs(b));
 }
-
-// splitmix64 (Steele, Lea, Flood 2014): the same sequence on every platform, unlike the
-// std:: distributions, which are implementation-defined.
-struct SplitMix64 {
-    std::uint64_t state;
-    std::uint64_t next() {
-        std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-        return z ^ (z >> 31);
-    }
-    // Uniform in [-j, j] (the modulo bias of 2j + 1 << 2^64 values is negligible).
-    std::int64_t jitter(std::int64_t j) {
-        return static_cast<std::int64_t>(next() % static_cast<std::uint64_t>(2 * j + 1)) - j;
-    }
-};
 
 const DetectorOptions all_models[] = {DetectorOptions::akka(), DetectorOptions::cassandra(),
                                       DetectorOptions::fixed()};
