@@ -45,6 +45,112 @@ inline std::string unbalanced(const PartitionMap& m) {
     return "";
 }
 
+// The fewest full copies any balanced unweighted map of `ch.map`'s members needs from `old`
+// (ignoring which replica is primary), found by cancelling negative cycles in the residual graph
+// of `ch.map` seen as a min-cost flow: partition -> node edges cost 1 when the node does not
+// hold the partition's data (a live old replica, still a member), else 0; lost partitions cost
+// nothing. Node -> node edges move a round-up slot from a ceil node to a floor node. A map with
+// no negative cycle is optimal (Klein's cycle-cancelling criterion), so this is exact even where
+// `minimum_copies`, which counts each node's target alone, is not reachable.
+inline std::size_t optimal_copies(const PartitionMap& old, const PartitionChange& ch,
+                                  const std::set<std::string>& failed) {
+    const PartitionMap& next = ch.map;
+    const std::size_t q = next.partition_count();
+    const std::size_t n = next.node_count();
+    const std::size_t r = next.replica_count();
+    std::vector<std::string> ids;
+    for (const auto& load : next.loads()) {
+        ids.push_back(load.node);
+    }
+    std::sort(ids.begin(), ids.end());
+    const auto index_of = [&](const std::string& id) {
+        return static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
+    };
+    std::vector<std::vector<char>> in(q, std::vector<char>(n, 0)), cost(q, std::vector<char>(n, 1));
+    std::vector<std::size_t> load(n, 0);
+    for (ringplan::PartitionId p = 0; p < q; ++p) {
+        bool live = false;
+        for (const std::string& h : old.replicas_at(p)) {
+            if (failed.count(h) == 0 && std::binary_search(ids.begin(), ids.end(), h)) {
+                cost[p][index_of(h)] = 0;
+            }
+            live = live || failed.count(h) == 0;
+        }
+        if (!live) {
+            std::fill(cost[p].begin(), cost[p].end(), 0);
+        }
+        for (const std::string& h : next.replicas_at(p)) {
+            in[p][index_of(h)] = 1;
+            ++load[index_of(h)];
+        }
+    }
+    const std::size_t floor = q * r / n;
+    // Vertices: partitions 0..q-1, then nodes q..q+n-1.
+    const std::size_t v = q + n;
+    for (;;) {
+        std::vector<long> dist(v, 0);
+        std::vector<std::size_t> pred(v, v);
+        std::size_t last = v;
+        for (std::size_t pass = 0; pass < v; ++pass) {
+            last = v;
+            const auto relax = [&](std::size_t a, std::size_t b, long c) {
+                if (dist[a] + c < dist[b]) {
+                    dist[b] = dist[a] + c;
+                    pred[b] = a;
+                    last = b;
+                }
+            };
+            for (std::size_t p = 0; p < q; ++p) {
+                for (std::size_t k = 0; k < n; ++k) {
+                    if (in[p][k] != 0) {
+                        relax(q + k, p, -long{cost[p][k]});  // take k off p
+                    } else {
+                        relax(p, q + k, long{cost[p][k]});  // put k on p
+                    }
+                }
+            }
+            for (std::size_t a = 0; a < n; ++a) {
+                for (std::size_t b = 0; b < n; ++b) {
+                    if (load[a] == floor && load[b] > floor) {
+                        relax(q + a, q + b, 0);  // a takes b's round-up
+                    }
+                }
+            }
+            if (last == v) {
+                break;
+            }
+        }
+        if (last == v) {
+            break;
+        }
+        for (std::size_t i = 0; i < v; ++i) {
+            last = pred[last];  // walk back into the cycle
+        }
+        std::vector<std::size_t> cycle{last};
+        for (std::size_t x = pred[last]; x != last; x = pred[x]) {
+            cycle.push_back(x);
+        }
+        std::reverse(cycle.begin(), cycle.end());  // cycle[i] -> cycle[i + 1]
+        for (std::size_t i = 0; i < cycle.size(); ++i) {
+            const std::size_t a = cycle[i], b = cycle[(i + 1) % cycle.size()];
+            if (a < q && b >= q) {
+                in[a][b - q] = 1;
+                ++load[b - q];
+            } else if (a >= q && b < q) {
+                in[b][a - q] = 0;
+                --load[a - q];
+            }
+        }
+    }
+    std::size_t copies = 0;
+    for (std::size_t p = 0; p < q; ++p) {
+        for (std::size_t k = 0; k < n; ++k) {
+            copies += in[p][k] != 0 && cost[p][k] != 0 ? 1U : 0U;
+        }
+    }
+    return copies;
+}
+
 // Runs `ch`'s events, in order, on a store laid out by `old` without the failed nodes, and
 // returns the first broken rule, or "" when:
 //   - the events come as lost, then copies and catch-ups, then promotions, then drops;

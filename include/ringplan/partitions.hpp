@@ -293,10 +293,12 @@ struct PartitionChange {
     /// Full copies (copy events).
     std::size_t copies = 0;
     /// A lower bound on the full copies any balanced map of the new membership needs: Q r,
-    /// less each node's replicas kept up to its target, less r per lost partition. Unweighted
-    /// balanced rebalances meet it (tested against a max-flow over random changes); with
-    /// weights that give a node (nearly) every partition, the distinct-node rule can force a
-    /// few more. ClusterKit's unbalanced map may copy fewer or more.
+    /// less each node's replicas kept up to its target, less r per lost partition. It counts
+    /// each node alone, so the distinct-node rule can make it unreachable: when rf is close to
+    /// N (the partitions that lost a replica have too few candidates with room), or weights
+    /// give a node (nearly) every partition. Unweighted balanced rebalances make the fewest
+    /// copies any balanced map can (tested against a min-cost flow over random changes), which
+    /// is this bound in nearly every change. ClusterKit's unbalanced map may copy fewer or more.
     std::size_t minimum_copies = 0;
     /// Partitions with no live holder left.
     std::size_t lost = 0;
