@@ -119,7 +119,7 @@ Plan<NodeId> plan_departure(const Ring<Hash, NodeId>& ring, const K& node, bool 
     after.hidden = index;
     after.hidden_count = ring.vnode_count(node);
     after.node_count = ring.node_count() - 1;
-    Planner planner(rf, std::move(down), ids.size());
+    Planner planner(rf, std::move(down), ids.size(), options.strict_sources);
     plan_node_segments(before, index, ring.tokens_of(node), rf, before, after, planner);
     RawPlan& raw = planner.result();
     mark_under_replicated(raw, after.node_count, rf);
@@ -155,7 +155,7 @@ Plan<NodeId> plan_arrival(const Ring<Hash, NodeId>& ring, const NodeId& node,
     after.extra_size = tokens.size();
     after.extra_node = index;
     after.node_count = n + 1;
-    Planner planner(rf, down_flags(options.down, ids), ids.size());
+    Planner planner(rf, down_flags(options.down, ids), ids.size(), options.strict_sources);
     plan_node_segments(after, index, tokens, rf, before, after, planner);
     RawPlan& raw = planner.result();
     mark_under_replicated(raw, after.node_count, rf);
@@ -188,7 +188,8 @@ Plan<NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& af
             ids.push_back(&after.node_at(j++));
         }
     }
-    detail::Planner planner(rf, detail::down_flags(options.down, ids), ids.size());
+    detail::Planner planner(rf, detail::down_flags(options.down, ids), ids.size(),
+                            options.strict_sources);
     const detail::RingView vb = detail::view_of(before, remap_b.data());
     const detail::RingView va = detail::view_of(after, remap_a.data());
 

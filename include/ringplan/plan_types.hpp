@@ -28,6 +28,12 @@ struct PlanOptions {
     /// Nodes that can not serve as sources (they are down). A crashed node is added by
     /// plan_crash itself.
     std::vector<NodeId> down;
+    /// True (the default): when a node that drops out of a range's replica set is up, it is the
+    /// range's only candidate source (Cassandra's strict source; in a graceful leave, the
+    /// leaving node). False: every up old replica of the range is a candidate, which spreads a
+    /// leave's streams over the survivors (Cassandra's non-strict mode). Either way the load is
+    /// balanced over the candidates (docs/plans.md, "Sources").
+    bool strict_sources = true;
 
     PlanOptions() = default;
     /// Implicit, so that `plan_leave(ring, id, Rf{3})` reads as "with rf = 3".
@@ -75,6 +81,19 @@ public:
     std::vector<TokenRange> under_replicated;
     /// The replication factor the plan was computed for.
     Rf rf{1};
+    /// What the busiest source sends, as a fraction of the ring.
+    double max_sent = 0;
+    /// The least `max_sent` could be if a range could be split between its candidate sources
+    /// (the same candidates), rounded up to a whole token. Sources are chosen so that
+    /// `max_sent` is at most this plus the largest range one move carries (docs/plans.md,
+    /// "Sources"). For plan_hint_return, whose sources are fixed, it equals `max_sent`.
+    double optimal_max_sent = 0;
+
+    /// max_sent / optimal_max_sent: 1 is the best any choice of sources can do with whole
+    /// ranges split freely; 1 when nothing is sent.
+    [[nodiscard]] double source_balance() const noexcept {
+        return optimal_max_sent > 0 ? max_sent / optimal_max_sent : 1.0;
+    }
 
     /// True when nothing moves and nothing is lost.
     [[nodiscard]] bool empty() const noexcept { return moves.empty() && lost.empty(); }

@@ -9,6 +9,7 @@
 
 #include <ringplan/detail/describe.hpp>
 #include <ringplan/detail/ring_view.hpp>
+#include <ringplan/detail/sources.hpp>
 #include <ringplan/error.hpp>
 #include <ringplan/plan_types.hpp>
 #include <ringplan/token.hpp>
@@ -34,6 +35,9 @@ struct RawPlan {
     std::vector<RawMove> moves;
     std::vector<TokenRange> lost;
     std::vector<TokenRange> under;
+    // The splittable optimum of the busiest source, when the sources were chosen (not fixed).
+    TokenCount optimal_sent;
+    bool chose_sources = false;
 };
 
 // A stretch of the ring (lo, hi] whose replica lists before and after are the same all along.
@@ -54,11 +58,14 @@ struct Segment {
 // Compares replica sets segment by segment and emits moves, choosing sources. Segments come in
 // descending token order; consecutive ones with the same lists are merged first, so a plan's
 // choices depend on the ring, not on how finely a caller cut it (diff cuts at every vnode of
-// both rings, a single-node plan at runs of vnodes: both give the same plan).
+// both rings, a single-node plan at runs of vnodes: both give the same plan). Each (segment,
+// receiver) is a job for the SourceBalancer, which picks the sources once all are known.
 class Planner {
 public:
-    Planner(std::size_t rf, std::vector<bool> down, std::size_t nodes)
-        : rf_(rf), down_(std::move(down)), load_(nodes, 0.0) {}
+    // strict: a node dropping out of the set, if one is up, is the only candidate (Cassandra's
+    // strict source); else every up old replica is.
+    Planner(std::size_t rf, std::vector<bool> down, std::size_t nodes, bool strict = true)
+        : rf_(rf), strict_(strict), down_(std::move(down)), balancer_(nodes) {}
 
     // The next segment, just counterclockwise of the previous one or elsewhere.
     void add(Token lo, Token hi, bool first, const std::vector<std::uint32_t>& before,
@@ -83,10 +90,28 @@ public:
 
     RawPlan& result() {
         flush();
+        balancer_.solve();
+        plan_.moves.reserve(plan_.moves.size() + jobs_.size());
+        for (std::size_t j = 0; j < jobs_.size(); ++j) {
+            const Job& job = jobs_[j];
+            for (std::size_t k = 0; k < job.count; ++k) {
+                plan_.moves.push_back(RawMove{job.ranges[k], balancer_.source(j), job.to});
+            }
+        }
+        jobs_.clear();
+        plan_.optimal_sent = balancer_.optimum();
+        plan_.chose_sources = true;
         return plan_;
     }
 
 private:
+    // One receiver's copy of one segment (one or, wrapping, two ranges).
+    struct Job {
+        TokenRange ranges[2];
+        std::size_t count;
+        std::uint32_t to;
+    };
+
     void flush() {
         if (pending_) {
             pending_ = false;
@@ -115,15 +140,16 @@ private:
         if (gained_.empty() && !after.empty()) {
             return;  // replicas only dropped out: nothing to copy
         }
-        // Sources: nodes dropping out of the set first (Cassandra's strict source; the leaving
-        // node in a graceful departure), then any other old replica; never a down node.
+        // Candidates: nodes dropping out of the set first (Cassandra's strict source; the
+        // leaving node in a graceful departure), then any other old replica; never a down
+        // node. Without strict sources every up old replica is a candidate.
         dropped_.clear();
         others_.clear();
         for (std::uint32_t n : before) {
             if (down_[n]) {
                 continue;
             }
-            if (std::find(after.begin(), after.end(), n) == after.end()) {
+            if (!strict_ || std::find(after.begin(), after.end(), n) == after.end()) {
                 dropped_.push_back(n);
             } else {
                 others_.push_back(n);
@@ -134,28 +160,22 @@ private:
             return;
         }
         const std::vector<std::uint32_t>& pool = dropped_.empty() ? others_ : dropped_;
-        double width = 0;
+        TokenCount width;
         for (std::size_t k = 0; k < count; ++k) {
-            width += ranges[k].fraction();
+            width += TokenCount::width(ranges[k]);
         }
         for (std::uint32_t to : gained_) {
-            // The least-loaded candidate so far; ties go to the closest replica.
-            std::uint32_t from = pool.front();
-            for (std::uint32_t c : pool) {
-                if (load_[c] < load_[from]) {
-                    from = c;
-                }
-            }
-            load_[from] += width;
-            for (std::size_t k = 0; k < count; ++k) {
-                plan_.moves.push_back(RawMove{ranges[k], from, to});
-            }
+            Job job{{ranges[0], count > 1 ? ranges[1] : ranges[0]}, count, to};
+            jobs_.push_back(job);
+            balancer_.add(width, pool.data(), pool.size());
         }
     }
 
     std::size_t rf_;
+    bool strict_;
     std::vector<bool> down_;
-    std::vector<double> load_;
+    SourceBalancer balancer_;
+    std::vector<Job> jobs_;
     std::vector<std::uint32_t> gained_, dropped_, others_;
     bool pending_ = false;
     Segment pending_seg_;
@@ -232,6 +252,17 @@ Plan<NodeId> finish(RawPlan raw, const std::vector<const NodeId*>& ids, std::siz
     });
     Plan<NodeId> plan;
     plan.rf = Rf(rf);
+    // What the busiest source sends, counted exactly before the moves are merged.
+    std::vector<TokenCount> sent(ids.size());
+    TokenCount most;
+    for (const RawMove& m : moves) {
+        sent[m.from] += TokenCount::width(m.range);
+        if (most < sent[m.from]) {
+            most = sent[m.from];
+        }
+    }
+    plan.max_sent = most.fraction();
+    plan.optimal_max_sent = raw.chose_sources ? raw.optimal_sent.fraction() : plan.max_sent;
     plan.moves.reserve(merged.size());
     for (const RawMove& m : merged) {
         plan.moves.push_back(Move<NodeId>{m.range, *ids[m.from], *ids[m.to]});
