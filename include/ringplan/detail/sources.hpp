@@ -16,9 +16,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <iterator>
-#include <set>
-#include <utility>
 #include <vector>
 
 RINGPLAN_NAMESPACE_BEGIN
@@ -273,11 +270,46 @@ private:
         return added;
     }
 
+    // A first flow, greedily: each job, in order, to the candidates with the most room left.
+    // It routes most of the demand, so the max-flow only has to repair what it could not.
+    TokenCount warm_start() {
+        const std::size_t m = widths_.size();
+        const auto push = [&](std::size_t e, TokenCount f) {
+            cap_[e] -= f;
+            cap_[e ^ 1u] += f;
+        };
+        TokenCount routed;
+        for (std::size_t j = 0; j < m; ++j) {
+            TokenCount left = widths_[j];
+            while (!left.zero()) {
+                std::uint32_t best = none;
+                TokenCount room;
+                for (std::uint32_t c = starts_[j]; c < starts_[j + 1]; ++c) {
+                    const TokenCount r = cap_[first_sink_edge_ + 2 * slot_[candidates_[c]]];
+                    if (room < r) {
+                        best = c;
+                        room = r;
+                    }
+                }
+                if (best == none) {
+                    break;
+                }
+                const TokenCount f = count_min(left, room);
+                push(2 * j, f);
+                push(2 * (m + best), f);
+                push(first_sink_edge_ + 2 * slot_[candidates_[best]], f);
+                left -= f;
+                routed += f;
+            }
+        }
+        return routed;
+    }
+
     // The least whole λ that routes every job: Dinkelbach's iteration on the densest set
     // (a cut's jobs A, their candidates T: λ = ceil(w(A) / |T|) never passes the optimum, and
     // a cut below the demand shows a denser set). Each round keeps the flow found so far.
     void max_flow_parametric() {
-        TokenCount flow;
+        TokenCount flow = warm_start();
         for (;;) {
             flow += dinic();
             if (flow == demand_) {
@@ -370,24 +402,29 @@ private:
     // flow taken goes to zero, so each round removes an edge.
     void cancel_cycles(const std::vector<std::uint32_t>& split) {
         split_graph(split);
-        while (cancel_one_cycle()) {
+        // Vertices: jobs 0..m-1, nodes m..m+K-1. parent_[v] is the candidate entry it was
+        // reached by (none for a root). A cycle only touches its own tree: after a
+        // cancellation just that tree is searched again.
+        const std::size_t m = widths_.size();
+        parent_.assign(m + nodes_.size(), none);
+        state_.assign(m + nodes_.size(), 0);  // 0 unseen, 1 on the path, 2 done
+        for (std::size_t root = 0; root < nodes_.size(); ++root) {
+            const auto r = static_cast<std::uint32_t>(m + root);
+            while (state_[r] == 0 && cancel_one_cycle(r)) {
+                for (std::uint32_t v : visited_) {
+                    state_[v] = 0;
+                    parent_[v] = none;
+                }
+            }
         }
     }
 
-    // One depth-first search over the support from every node; cancels the first cycle met.
-    bool cancel_one_cycle() {
+    // A depth-first search of the support from node vertex r; cancels the first cycle met.
+    bool cancel_one_cycle(std::uint32_t r) {
         const std::size_t m = widths_.size();
-        // Vertices: jobs 0..m-1, nodes m..m+K-1. parent_[v] is the candidate entry it was
-        // reached by (none for a root); on_stack_ marks the current path.
-        const std::size_t vertices = m + nodes_.size();
-        parent_.assign(vertices, none);
-        state_.assign(vertices, 0);  // 0 unseen, 1 on the path, 2 done
         std::vector<std::pair<std::uint32_t, std::uint32_t>> stack;  // (vertex, next entry)
-        for (std::size_t root = 0; root < nodes_.size(); ++root) {
-            const auto r = static_cast<std::uint32_t>(m + root);
-            if (state_[r] != 0) {
-                continue;
-            }
+        visited_.assign(1, r);
+        {
             state_[r] = 1;
             stack.assign(1, {r, 0});
             while (!stack.empty()) {
@@ -428,6 +465,7 @@ private:
                 }
                 if (state_[w] == 0) {
                     state_[w] = 1;
+                    visited_.push_back(w);
                     parent_[w] = entry;
                     stack.push_back({w, 0});
                 }
@@ -523,36 +561,34 @@ private:
 
     // Moves single jobs off the busiest source while that lowers the busiest load: the
     // rounding's bound is a worst case, and with few large ranges a move or two often gets
-    // closer to the optimum. Each move makes the sorted loads smaller, so this ends; it only
-    // lowers the maximum, so the bound still holds.
+    // closer to the optimum. It only ever lowers the maximum, so the bound still holds; a few
+    // rounds of O(jobs) each keep it linear.
     void polish() {
         const std::size_t m = widths_.size();
-        const std::size_t k_count = nodes_.size();
-        std::vector<TokenCount> load(k_count);
-        std::vector<std::vector<std::uint32_t>> held(k_count);
+        std::vector<TokenCount> load(nodes_.size());
         for (std::size_t j = 0; j < m; ++j) {
-            const std::uint32_t k = slot_[source_[j]];
-            load[k] += widths_[j];
-            held[k].push_back(static_cast<std::uint32_t>(j));
+            load[slot_[source_[j]]] += widths_[j];
         }
-        using Entry = std::pair<TokenCount, std::uint32_t>;
-        std::set<Entry> by_load;
-        for (std::size_t k = 0; k < k_count; ++k) {
-            by_load.insert(Entry{load[k], static_cast<std::uint32_t>(k)});
-        }
-        for (std::size_t round = 0; round < 2 * m + k_count; ++round) {
-            const std::uint32_t k = std::prev(by_load.end())->second;
+        for (int round = 0; round < 32; ++round) {
+            std::size_t k = 0;  // the busiest, the first of equals
+            for (std::size_t i = 1; i < load.size(); ++i) {
+                if (load[k] < load[i]) {
+                    k = i;
+                }
+            }
             const TokenCount most = load[k];
-            std::size_t best_at = 0;
+            std::size_t best_job = m;
             std::uint32_t best_to = none;
             TokenCount best_load;
-            for (std::size_t i = 0; i < held[k].size(); ++i) {
-                const std::uint32_t j = held[k][i];
+            for (std::size_t j = 0; j < m; ++j) {
+                if (slot_[source_[j]] != k) {
+                    continue;
+                }
                 for (std::uint32_t c = starts_[j]; c < starts_[j + 1]; ++c) {
                     const std::uint32_t to = slot_[candidates_[c]];
                     const TokenCount after = load[to] + widths_[j];
                     if (to != k && after < most && (best_to == none || after < best_load)) {
-                        best_at = i;
+                        best_job = j;
                         best_to = to;
                         best_load = after;
                     }
@@ -561,16 +597,9 @@ private:
             if (best_to == none) {
                 return;
             }
-            const std::uint32_t j = held[k][best_at];
-            held[k].erase(held[k].begin() + static_cast<std::ptrdiff_t>(best_at));
-            held[best_to].push_back(j);
-            by_load.erase(Entry{load[k], k});
-            by_load.erase(Entry{load[best_to], best_to});
-            load[k] -= widths_[j];
+            load[k] -= widths_[best_job];
             load[best_to] = best_load;
-            by_load.insert(Entry{load[k], k});
-            by_load.insert(Entry{load[best_to], best_to});
-            source_[j] = nodes_[best_to];
+            source_[best_job] = nodes_[best_to];
         }
     }
 
@@ -587,6 +616,7 @@ private:
     // The rounding.
     std::vector<std::uint32_t> flow_edge_, node_first_, node_entries_, job_of_, parent_, cycle_;
     std::vector<unsigned char> state_;
+    std::vector<std::uint32_t> visited_;
 };
 
 }  // namespace detail
