@@ -38,8 +38,10 @@ using Id = typename IdentityType<T>::type;
 
 /// The plan that turns a store laid out by `before` into one laid out by `after`: for every
 /// token range whose replica set changes, one move per node that gains it. Sources are a node
-/// that drops out of the set, else another old replica, never a node in `options.down`; the
-/// load is spread over the candidates. One merge of the two rings: O((vnodes of both) x rf).
+/// that drops out of the set, else another old replica (any up old replica when
+/// `options.strict_sources` is false), never a node in `options.down`; the busiest source sends
+/// at most the splittable optimum plus the largest range (Plan::optimal_max_sent). One merge of
+/// the two rings: O((vnodes of both) x rf), plus the balancing of the sources.
 /// Errors: unknown_node (a down node in neither ring).
 template <class Hash, class NodeId>
 [[nodiscard]] Plan<NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& after,
