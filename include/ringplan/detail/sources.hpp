@@ -16,6 +16,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <queue>
+#include <utility>
 #include <vector>
 
 RINGPLAN_NAMESPACE_BEGIN
@@ -174,6 +176,10 @@ private:
             }
         }
         demand_ = total;
+        const TokenCount peeled = peel(total);
+        if (lambda_ < peeled) {
+            lambda_ = peeled;
+        }
         first_sink_edge_ = static_cast<std::uint32_t>(heads_.size());
         for (std::size_t k = 0; k < nodes_.size(); ++k) {
             edge(vertex_of_node(k), sink(), lambda_);
@@ -192,6 +198,71 @@ private:
         for (std::size_t e = 0; e < tails_.size(); ++e) {
             adjacency_[fill[tails_[e]]++] = static_cast<std::uint32_t>(e);
         }
+    }
+
+    // A lower bound by peeling (Charikar's greedy for dense subgraphs): drop the candidate
+    // whose jobs weigh least, with its jobs, and keep the best w(jobs left) / |candidates
+    // left|. Every such ratio is at most the optimum (those jobs can only go to those nodes),
+    // and it is often the optimum itself, which saves whole rounds of flow.
+    TokenCount peel(TokenCount total) const {
+        const std::size_t m = widths_.size();
+        const std::size_t k_count = nodes_.size();
+        std::vector<std::uint32_t> first(k_count + 1, 0), jobs(candidates_.size());
+        for (std::uint32_t n : candidates_) {
+            ++first[slot_[n] + 1];
+        }
+        for (std::size_t k = 0; k < k_count; ++k) {
+            first[k + 1] += first[k];
+        }
+        std::vector<std::uint32_t> fill(first.begin(), first.end() - 1);
+        std::vector<TokenCount> weight(k_count);
+        for (std::size_t j = 0; j < m; ++j) {
+            for (std::uint32_t c = starts_[j]; c < starts_[j + 1]; ++c) {
+                const std::uint32_t k = slot_[candidates_[c]];
+                jobs[fill[k]++] = static_cast<std::uint32_t>(j);
+                weight[k] += widths_[j];
+            }
+        }
+        using Entry = std::pair<TokenCount, std::uint32_t>;
+        const auto later = [](const Entry& a, const Entry& b) {
+            return b.first < a.first || (a.first == b.first && b.second < a.second);
+        };
+        std::priority_queue<Entry, std::vector<Entry>, decltype(later)> queue(later);
+        for (std::size_t k = 0; k < k_count; ++k) {
+            queue.push(Entry{weight[k], static_cast<std::uint32_t>(k)});
+        }
+        std::vector<bool> gone_node(k_count, false), gone_job(m, false);
+        TokenCount left = total;
+        TokenCount best;
+        for (std::size_t count = k_count; count > 1;) {
+            const Entry e = queue.top();
+            queue.pop();
+            if (gone_node[e.second] || e.first != weight[e.second]) {
+                continue;  // stale
+            }
+            gone_node[e.second] = true;
+            --count;
+            for (std::uint32_t a = first[e.second]; a < first[e.second + 1]; ++a) {
+                const std::uint32_t j = jobs[a];
+                if (gone_job[j]) {
+                    continue;
+                }
+                gone_job[j] = true;
+                left -= widths_[j];
+                for (std::uint32_t c = starts_[j]; c < starts_[j + 1]; ++c) {
+                    const std::uint32_t k = slot_[candidates_[c]];
+                    if (!gone_node[k]) {
+                        weight[k] -= widths_[j];
+                        queue.push(Entry{weight[k], k});
+                    }
+                }
+            }
+            const TokenCount ratio = left.ceil_div(count);
+            if (best < ratio) {
+                best = ratio;
+            }
+        }
+        return best;
     }
 
     // Levels from the source over edges with room; true when the sink is reached.
