@@ -129,6 +129,15 @@ public:
             vnodes_[owners[i]] += 1;
         }
         vnodes_[node_] += count;
+        for (Rf rf : rfs) {
+            // Lists never hold more than the ring's nodes (and an rf that large is inactive).
+            max_rf_ = std::max(max_rf_, std::min(rf.value(), nodes));
+        }
+        list_.resize(max_rf_);
+        list_pos_.resize(max_rf_);
+        prefix_.resize(max_rf_);
+        changes_.resize(max_rf_ + 1);
+        vchanges_.resize(max_rf_ + 1);
         double total_weight = 0;
         for (double w : weights_) {
             total_weight += w;
@@ -153,12 +162,9 @@ public:
                 replicated_ownership(b);
             }
             b.start = b.own[node_] / weights_[node_];
-            max_rf_ = std::max(max_rf_, r);
             any_active_ = any_active_ || b.active;
             balances_.push_back(std::move(b));
         }
-        list_.reserve(max_rf_);
-        prefix_.reserve(max_rf_);
     }
 
     // Adds one token of the node and returns it.
@@ -296,7 +302,7 @@ private:
         for (std::size_t k = 0; k < tokens_.size(); ++k) {
             forward_list(k, b.rf);
             const double w = fraction(width_of(k));
-            for (std::size_t i = 0; i < list_.size(); ++i) {
+            for (std::size_t i = 0; i < list_size_; ++i) {
                 b.own[list_[i]] += w;
                 b.span[list_pos_[i]] += w;
             }
@@ -306,38 +312,64 @@ private:
     // list_ = the first r distinct nodes from vnode k clockwise (fewer if the ring has fewer),
     // list_pos_ = the vnode where each is met.
     void forward_list(std::size_t k, std::size_t r) {
-        list_.clear();
-        list_pos_.clear();
+        // Raw arrays with counts: this is the allocator's inner loop, and it must stay quick in
+        // unoptimized (Debug, sanitizer) builds too.
+        std::uint32_t* list = list_.data();
+        std::size_t* pos = list_pos_.data();
+        const std::uint32_t* owners = owners_.data();
+        const std::size_t n = owners_.size();
+        std::size_t count = 0;
         std::size_t i = k;
-        for (std::size_t step = 0; step < tokens_.size() && list_.size() < r; ++step) {
-            const std::uint32_t o = owners_[i];
-            if (std::find(list_.begin(), list_.end(), o) == list_.end()) {
-                list_.push_back(o);
-                list_pos_.push_back(i);
+        for (std::size_t step = 0; step < n && count < r; ++step) {
+            const std::uint32_t o = owners[i];
+            std::size_t m = 0;
+            while (m < count && list[m] != o) {
+                ++m;
             }
-            i = next(i);
+            if (m == count) {
+                list[count] = o;
+                pos[count] = i;
+                ++count;
+            }
+            i = i + 1 == n ? 0 : i + 1;
         }
+        list_size_ = count;
     }
 
     void add_change(std::uint32_t who, double fixed, double slope) {
-        for (Change& c : changes_) {
-            if (c.node == who) {
-                c.fixed += fixed;
-                c.slope += slope;
-                return;
-            }
+        Change* c = changes_.data();
+        std::size_t m = 0;
+        while (m < changes_size_ && c[m].node != who) {
+            ++m;
         }
-        changes_.push_back(Change{who, fixed, slope});
+        if (m == changes_size_) {
+            c[m] = Change{who, 0, 0};
+            ++changes_size_;
+        }
+        c[m].fixed += fixed;
+        c[m].slope += slope;
     }
     void add_vchange(std::size_t pos, double fixed, double slope) {
-        for (VnodeChange& c : vchanges_) {
-            if (c.pos == pos) {
-                c.fixed += fixed;
-                c.slope += slope;
-                return;
+        VnodeChange* c = vchanges_.data();
+        std::size_t m = 0;
+        while (m < vchanges_size_ && c[m].pos != pos) {
+            ++m;
+        }
+        if (m == vchanges_size_) {
+            c[m] = VnodeChange{pos, 0, 0};
+            ++vchanges_size_;
+        }
+        c[m].fixed += fixed;
+        c[m].slope += slope;
+    }
+    bool in_prefix(std::uint32_t o) const {
+        const std::uint32_t* p = prefix_.data();
+        for (std::size_t m = 0; m < prefix_size_; ++m) {
+            if (p[m] == o) {
+                return true;
             }
         }
-        vchanges_.push_back(VnodeChange{pos, fixed, slope});
+        return false;
     }
 
     // The list of a range j before the new vnode, with prefix P = the distinct nodes of vnodes
@@ -347,9 +379,9 @@ private:
     // Records the changes for a width `fixed` + `slope` x.
     void enter(std::size_t want, double fixed, double slope) {
         std::size_t seen = 0;
-        for (std::size_t i = 0; i < list_.size(); ++i) {
+        for (std::size_t i = 0; i < list_size_; ++i) {
             const std::uint32_t o = list_[i];
-            if (std::find(prefix_.begin(), prefix_.end(), o) != prefix_.end()) {
+            if (in_prefix(o)) {
                 continue;
             }
             if (o == node_) {
@@ -372,31 +404,33 @@ private:
 
     // The changes of replicated ownership for rf r when the node gets a vnode inside range k:
     // per node into changes_, the node's entry first, and per vnode into vchanges_, the new
-    // vnode's entry (position npos) first.
+    // vnode's entry (position npos) first. Each holds at most r + 1 entries: the ones that drop
+    // out are distinct members of list_.
     void changes_for(std::size_t k, std::size_t r) {
-        changes_.clear();
-        changes_.push_back(Change{node_, 0, 0});
-        vchanges_.clear();
-        vchanges_.push_back(VnodeChange{npos, 0, 0});
+        changes_[0] = Change{node_, 0, 0};
+        changes_size_ = 1;
+        vchanges_[0] = VnodeChange{npos, 0, 0};
+        vchanges_size_ = 1;
         forward_list(k, r);
         // The split range's lower part, the new vnode's own range: prefix empty.
-        prefix_.clear();
+        prefix_size_ = 0;
         enter(r, 0, 1);
         // Whole ranges before k, until the prefix holds the node or r distinct nodes.
+        const std::size_t n = tokens_.size();
         std::size_t j = k;
-        for (std::size_t step = 1; step < tokens_.size(); ++step) {
-            j = prev(j);
+        for (std::size_t step = 1; step < n; ++step) {
+            j = j == 0 ? n - 1 : j - 1;
             const std::uint32_t o = owners_[j];
             if (o == node_) {
                 break;
             }
-            if (std::find(prefix_.begin(), prefix_.end(), o) == prefix_.end()) {
-                prefix_.push_back(o);
+            if (!in_prefix(o)) {
+                prefix_[prefix_size_++] = o;
             }
-            if (prefix_.size() >= r) {
+            if (prefix_size_ >= r) {
                 break;
             }
-            enter(r - prefix_.size(), fraction(width_of(j)), 0);
+            enter(r - prefix_size_, fraction(width_of(j)), 0);
         }
     }
 
@@ -421,7 +455,8 @@ private:
             // after all of them: otherwise its own gain dominates every choice and its first
             // tokens take the largest spans whoever loses them.
             const double node_target = bal.start + (bal.mean - bal.start) * step;
-            for (const Change& ch : changes_) {
+            for (std::size_t i = 0; i < changes_size_; ++i) {
+                const Change& ch = changes_[i];
                 const double inv = 1.0 / weights_[ch.node];
                 const double e =
                     bal.own[ch.node] * inv - (ch.node == node_ ? node_target : bal.mean);
@@ -429,7 +464,8 @@ private:
             }
             // Vnodes, after Cassandra's token-level balance: each vnode should hold its node's
             // share divided by its vnode count, so later joins can take from any of them.
-            for (const VnodeChange& ch : vchanges_) {
+            for (std::size_t i = 0; i < vchanges_size_; ++i) {
+                const VnodeChange& ch = vchanges_[i];
                 const std::uint32_t who = ch.pos == npos ? node_ : owners_[ch.pos];
                 const double inv = 1.0 / weights_[who];
                 const double target = bal.mean / vnodes_[who];
@@ -460,10 +496,11 @@ private:
                 continue;
             }
             changes_for(k, bal.rf);
-            for (const Change& ch : changes_) {
+            for (std::size_t i = 0; i < changes_size_; ++i) {
+                const Change& ch = changes_[i];
                 bal.own[ch.node] += ch.fixed + ch.slope * x;
             }
-            for (std::size_t i = 1; i < vchanges_.size(); ++i) {
+            for (std::size_t i = 1; i < vchanges_size_; ++i) {
                 bal.span[vchanges_[i].pos] += vchanges_[i].fixed + vchanges_[i].slope * x;
             }
             bal.span.insert(bal.span.begin() + at, vchanges_[0].fixed + vchanges_[0].slope * x);
@@ -486,9 +523,13 @@ private:
     // Scratch, reused by every candidate.
     std::vector<std::uint32_t> list_;
     std::vector<std::size_t> list_pos_;
+    std::size_t list_size_ = 0;
     std::vector<std::uint32_t> prefix_;
-    std::vector<VnodeChange> vchanges_;
+    std::size_t prefix_size_ = 0;
     std::vector<Change> changes_;
+    std::size_t changes_size_ = 0;
+    std::vector<VnodeChange> vchanges_;
+    std::size_t vchanges_size_ = 0;
 };
 
 // Validates the options and returns the weight of every member, by node index, with the
