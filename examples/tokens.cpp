@@ -9,7 +9,8 @@
 // Protocol (what scripts may rely on):
 //
 // - allocate grows a ring of nodes n0 .. n<N-1>, one at a time: the first K (default 1) get
-//   evenly spaced tokens (ringplan::evenly_spaced_tokens(T, i, K)), each later one
+//   evenly spaced tokens (ringplan::evenly_spaced_tokens(T, i, K), whatever their weights),
+//   each later one
 //   ringplan::allocate_tokens balanced for every R listed, with the weights of WEIGHTS. random
 //   gives each node the ring's derived tokens (Ring<>::derived_tokens). Both print one line per
 //   node in the order n0 .. n<N-1>: `<id> <token>,<token>,...`, unsigned 64-bit decimal tokens
@@ -96,7 +97,8 @@ Options:
   --tokens T       vnodes per node, 1 to 4096 (N * T at most 1048576)
   --rf R[,R...]    replication factors, 1 to 16 (allocate: up to 4, balanced together)
   --weights FILE   "<id> <weight>" lines, weight 1 to 1000000; unlisted nodes weigh 1
-  --seed-nodes K   allocate: how many first nodes get evenly spaced tokens, 1 to N (default 1)
+  --seed-nodes K   allocate: how many first nodes get evenly spaced tokens, 1 to N (default 1;
+                   their weights are not used)
   --help           this text
 A value may also follow '=' (--rf=3).
 
