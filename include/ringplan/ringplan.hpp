@@ -5,6 +5,7 @@
 #ifndef RINGPLAN_RINGPLAN_HPP
 #define RINGPLAN_RINGPLAN_HPP
 
+#include <ringplan/allocate.hpp>
 #include <ringplan/bytes.hpp>
 #include <ringplan/cassandra.hpp>
 #include <ringplan/error.hpp>
