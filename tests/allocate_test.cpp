@@ -230,7 +230,8 @@ TEST_CASE("rings grown to 250 nodes stay within 1 + 4/(T rf) of the mean", "[all
     }
 }
 
-TEST_CASE("balancing rf 1 and rf 3 at once keeps both within the bound", "[allocate][balance]") {
+TEST_CASE("balancing rf 1 and rf 3 at once keeps both within the bound, and the aim",
+          "[allocate][balance]") {
     Options options;
     options.rfs = {Rf{1}, Rf{3}};
     const Ring ring = grow(250, 16, options);
@@ -239,6 +240,7 @@ TEST_CASE("balancing rf 1 and rf 3 at once keeps both within the bound", "[alloc
         WARN("rf 1+3, T 16, measured at rf " << rf << ": max/mean " << s.max << " stddev/mean "
                                              << s.stddev);
         CHECK(s.max <= bound(16, rf));
+        CHECK(s.max <= 1.0 + 2.0 / static_cast<double>(16 * rf));
     }
 }
 

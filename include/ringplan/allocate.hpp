@@ -28,7 +28,8 @@ RINGPLAN_NAMESPACE_BEGIN
 template <class NodeId>
 struct AllocateOptions {
     /// The replication factors to balance replicated ownership for; with several (rf 1 and 3 for
-    /// two keyspaces) the objective is the sum of their relative variances. Not empty.
+    /// two keyspaces) the objective is the sum of their relative variances, each weighted by its
+    /// rf. Not empty.
     std::vector<Rf> rfs{Rf{3}};
     /// The weight of the node that gets the tokens (>= 1): replicated ownership targets are
     /// proportional to weight.
@@ -50,13 +51,13 @@ struct AllocateOptions {
                                                              std::uint32_t of = 1);
 
 /// The tokens, ascending, for `node` joining `ring` with `tokens` vnodes, chosen greedily one at
-/// a time to minimize, for each rf in options.rfs, the variance of replicated ownership / weight
-/// over the nodes divided by its mean squared (docs/balance.md). Existing tokens never move, and
-/// no token of the result is held by the ring. Deterministic: the same ring, node and options
-/// give the same tokens, whatever order the ring was built in. An empty ring gives
-/// evenly_spaced_tokens. Racks are not considered. Cost: every range of the ring is scored once,
-/// O(vnodes x rf^2), then each token re-scores a few candidates lazily and copies the token
-/// array: O(vnodes x rf^2 + tokens x vnodes) in all for the usual case; O(vnodes x rfs)
+/// a time to minimize the sum, over the rfs in options.rfs, of rf times the variance of
+/// replicated ownership / weight over the nodes divided by its mean squared (docs/balance.md).
+/// Existing tokens never move, and no token of the result is held by the ring. Deterministic: the
+/// same ring, node and options give the same tokens, whatever order the ring was built in. An empty
+/// ring gives evenly_spaced_tokens. Racks are not considered. Cost: every range of the ring is
+/// scored once, O(vnodes x rf^2), then each token re-scores a few candidates lazily and copies the
+/// token array: O(vnodes x rf^2 + tokens x vnodes) in all for the usual case; O(vnodes x rfs)
 /// memory.
 /// Errors: duplicate_node, zero_vnodes, too_many_vnodes, invalid_rf (rfs empty),
 /// invalid_weight (a weight of 0), duplicate_node (a member weighted twice).
@@ -100,10 +101,10 @@ namespace detail {
 // After Cassandra's ReplicationAwareTokenAllocator (CASSANDRA-7032, Cassandra 3.0 and
 // allocate_tokens_for_local_replication_factor in 4.0): candidates sit in existing ranges, each
 // is scored by the exact change of the objective, the best is taken and the others re-scored
-// lazily, and vnodes are balanced as well as nodes. Ours differs in the objective, per rf and
-// relative to mean^2: the sum over nodes of (ownership / weight - mean)^2, with the new node
-// measured against its share after this token rather than after all of them, plus a small
-// weight on the same sum over vnodes (target: the node's share / its vnode count). And in the
+// lazily, and vnodes are balanced as well as nodes. Ours differs in the objective, per rf,
+// relative to mean^2 and weighted by rf: the sum over nodes of (ownership / weight - mean)^2, with
+// the new node measured against its share after this token rather than after all of them, plus a
+// small weight on the same sum over vnodes (target: the node's share / its vnode count). And in the
 // split point: the change is a quadratic in where the range is cut, so each candidate is cut at
 // the best point within the middle half of its range rather than at its midpoint.
 //
@@ -156,7 +157,9 @@ public:
             b.active = nodes > r;  // with at most rf nodes, every node replicates everything
             const double mean = static_cast<double>(std::min(r, nodes)) / total_weight;
             b.mean = mean;
-            b.scale = 1.0 / (mean * mean);
+            // Relative variance, weighted by rf: at rf 3 the same data is three times the
+            // bytes it is at rf 1, so its imbalance costs three times as much room.
+            b.scale = static_cast<double>(r) / (mean * mean);
             b.own.assign(nodes, 1.0);
             if (b.active) {
                 replicated_ownership(b);
@@ -211,7 +214,7 @@ private:
         bool active = false;
         double mean = 0;          // replicated ownership / weight every node would have if balanced
         double start = 0;         // the node's replicated ownership / weight before its new tokens
-        double scale = 1;         // 1 / mean^2: rfs are compared by relative variance
+        double scale = 1;         // rf / mean^2: rfs are compared by relative variance
         std::vector<double> own;  // per node
         std::vector<double> span;  // per vnode, parallel to tokens_
     };
