@@ -9,6 +9,7 @@
 #include "test_util.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <random>
@@ -418,4 +419,30 @@ TEST_CASE("crash plans on rings with few vnodes stay within the bound, determini
         CHECK(again.max_sent == plan.max_sent);
         CHECK(again.optimal_max_sent == plan.optimal_max_sent);
     }
+}
+
+TEST_CASE("a hint return's sources are fixed: its figures are what the busiest fallback sends",
+          "[plan][sources]") {
+    ringplan::Ring<> ring;
+    Nodes ids;
+    for (int k = 0; k < 8; ++k) {
+        ids.push_back("n" + std::to_string(k));
+    }
+    ring.add_nodes(ids, 16);
+    Options options(ringplan::Rf{3});
+    options.down = {"n2"};
+    const auto plan = ringplan::plan_hint_return(ring, "n5", options);
+    REQUIRE(!plan.moves.empty());
+    double most = 0;
+    for (const auto& t : plan.traffic()) {
+        most = std::max(most, t.sent);
+    }
+    CHECK(std::abs(plan.max_sent - most) <= 1e-12);
+    CHECK(plan.optimal_max_sent == plan.max_sent);
+    CHECK(plan.source_balance() == 1.0);
+    // An empty plan sends nothing: the ratio is 1 by definition.
+    const auto none = ringplan::diff(ring, ring, options);
+    CHECK(none.max_sent == 0);
+    CHECK(none.optimal_max_sent == 0);
+    CHECK(none.source_balance() == 1.0);
 }

@@ -118,6 +118,9 @@ public:
                 nodes_.push_back(static_cast<std::uint32_t>(n));
             }
         }
+        if (forced()) {
+            return;
+        }
         build_graph();
         max_flow_parametric();
         round();
@@ -131,6 +134,27 @@ private:
     static constexpr std::uint32_t none = ~std::uint32_t{0};
     static constexpr TokenCount infinite() noexcept {
         return TokenCount{std::uint64_t{1} << 62, 0};
+    }
+
+    // Every job with one candidate (a strict leave, most joins): nothing to choose, and the
+    // busiest load is the optimum. Saves building a network for the common plans.
+    bool forced() {
+        const std::size_t m = widths_.size();
+        for (std::size_t j = 0; j < m; ++j) {
+            if (starts_[j + 1] - starts_[j] != 1) {
+                return false;
+            }
+        }
+        std::vector<TokenCount> load(nodes_.size());
+        for (std::size_t j = 0; j < m; ++j) {
+            source_[j] = candidates_[starts_[j]];
+            TokenCount& l = load[slot_[source_[j]]];
+            l += widths_[j];
+            if (lambda_ < l) {
+                lambda_ = l;
+            }
+        }
+        return true;
     }
 
     // ---- the flow network: source -> job (its width) -> candidates (unbounded) -> sink (λ)
