@@ -127,6 +127,33 @@ TEST_CASE("allocation is deterministic and independent of how the ring was built
     CHECK(weighted != once);
 }
 
+TEST_CASE("allocated tokens are pinned", "[allocate][golden]") {
+    // The same ring and node give these tokens with any compiler and flags (the header turns
+    // floating-point contraction off; FMA chose other tokens before). A change here changes
+    // where new nodes go: say so in CHANGELOG.md.
+    Ring ring;
+    ring.add_nodes({"a", "b", "c"}, 4);
+    Options options;
+    CHECK(ringplan::allocate_tokens(ring, std::string("d"), 4, options) ==
+          std::vector<Token>{3287157948889962801ULL, 6789390415942691627ULL, 8263708297406774571ULL,
+                             9912197713406988844ULL});
+    options.rfs = {Rf{1}, Rf{3}};
+    CHECK(ringplan::allocate_tokens(ring, std::string("d"), 4, options) ==
+          std::vector<Token>{3822389948971072049ULL, 4639117172597521713ULL, 5284465743137693240ULL,
+                             7187526834195150635ULL});
+    // A ring grown to 40 nodes of 8 tokens, folded into one number.
+    Ring grown;
+    std::uint64_t fold = 0;
+    for (std::size_t i = 0; i < 40; ++i) {
+        const std::vector<Token> tokens = ringplan::allocate_tokens(grown, id(i), 8, Options{});
+        for (Token t : tokens) {
+            fold = fold * 1000003U + t;
+        }
+        grown.add_node_with_tokens(id(i), tokens);
+    }
+    CHECK(fold == 1937485397109003992ULL);
+}
+
 TEST_CASE("allocated tokens are sorted, new, and leave the ring's tokens where they are",
           "[allocate]") {
     Ring ring;

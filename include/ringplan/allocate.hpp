@@ -22,6 +22,17 @@
 #include <utility>
 #include <vector>
 
+// The allocator's scores are floating point, and a token is placed where they compare; a
+// compiler that fused a multiply and an add (FMA, with -march=native or on ARM) would round
+// differently and choose other tokens. Contraction is off here so the same ring and node give
+// the same tokens on every platform and with any flags (tests/allocate_test.cpp pins them).
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 RINGPLAN_NAMESPACE_BEGIN
 
 /// What allocate_tokens balances for.
@@ -661,5 +672,9 @@ AllocatedJoin<NodeId> plan_join_allocated(const Ring<Hash, NodeId>& ring,
 }
 
 RINGPLAN_NAMESPACE_END
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 #endif  // RINGPLAN_ALLOCATE_HPP
