@@ -1253,21 +1253,7 @@ int main(int argc, char** argv) {
             return 0;
         }
         return run(o, doing);
-    } catch (const WriteFailure& e) {
-        std::fprintf(stderr, "cluster_sim: %s\n", e.what());
-        return 2;
-    } catch (const UsageFailure& e) {
-        std::fprintf(stderr, "cluster_sim: %s\n(cluster_sim --help shows the usage)\n", e.what());
-    } catch (const Failure& e) {
-        std::fprintf(stderr, "cluster_sim: %s\n", e.what());
-    } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "cluster_sim: out of memory %s\n", doing);
-    } catch (const std::length_error&) {
-        std::fprintf(stderr, "cluster_sim: out of memory %s\n", doing);
-    } catch (const ringplan::Error& e) {
-        std::fprintf(stderr, "cluster_sim: %s\n", e.what());
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "cluster_sim: internal error %s: %s\n", doing, e.what());
+    } catch (...) {
+        return example_util::report_failure("cluster_sim", doing);
     }
-    return 1;
 }

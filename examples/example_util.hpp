@@ -5,10 +5,14 @@
 #ifndef RINGPLAN_EXAMPLES_EXAMPLE_UTIL_HPP
 #define RINGPLAN_EXAMPLES_EXAMPLE_UTIL_HPP
 
+#include <ringplan/error.hpp>
+
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <istream>
 #include <limits>
+#include <new>
 #include <ostream>
 #include <random>
 #include <stdexcept>
@@ -39,6 +43,31 @@ struct WriteFailure : Failure {
 struct UsageFailure : Failure {
     using Failure::Failure;
 };
+
+/// The exit status for the exception being handled, after the message every example program
+/// prints for it; `doing` says what the program was doing (for running out of memory). Call it
+/// from `catch (...)` in main: WriteFailure exits 2, everything else 1.
+inline int report_failure(const char* program, const char* doing) {
+    try {
+        throw;
+    } catch (const WriteFailure& e) {
+        std::fprintf(stderr, "%s: %s\n", program, e.what());
+        return 2;
+    } catch (const UsageFailure& e) {
+        std::fprintf(stderr, "%s: %s\n(%s --help shows the usage)\n", program, e.what(), program);
+    } catch (const Failure& e) {
+        std::fprintf(stderr, "%s: %s\n", program, e.what());
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "%s: out of memory %s\n", program, doing);
+    } catch (const std::length_error&) {
+        std::fprintf(stderr, "%s: out of memory %s\n", program, doing);
+    } catch (const ringplan::Error& e) {
+        std::fprintf(stderr, "%s: %s\n", program, e.what());
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: internal error %s: %s\n", program, doing, e.what());
+    }
+    return 1;
+}
 
 /// Drops one trailing '\r' (the CR of a CRLF line ending).
 inline void strip_cr(std::string& line) {

@@ -850,21 +850,7 @@ int main(int argc, char** argv) {
             return 0;
         }
         return run(o, std::cin, std::cout, doing);
-    } catch (const WriteFailure& e) {
-        std::cerr << "partitions: " << e.what() << '\n';
-        return 2;
-    } catch (const UsageFailure& e) {
-        std::cerr << "partitions: " << e.what() << "\n(partitions --help shows the usage)\n";
-    } catch (const Failure& e) {
-        std::cerr << "partitions: " << e.what() << '\n';
-    } catch (const std::bad_alloc&) {
-        std::cerr << "partitions: out of memory " << doing << '\n';
-    } catch (const std::length_error&) {
-        std::cerr << "partitions: out of memory " << doing << '\n';
-    } catch (const ringplan::Error& e) {
-        std::cerr << "partitions: " << e.what() << '\n';
-    } catch (const std::exception& e) {
-        std::cerr << "partitions: internal error " << doing << ": " << e.what() << '\n';
+    } catch (...) {
+        return example_util::report_failure("partitions", doing);
     }
-    return 1;
 }

@@ -538,21 +538,7 @@ int main(int argc, char** argv) {
             throw WriteFailure("could not write the output");
         }
         return 0;
-    } catch (const WriteFailure& e) {
-        std::cerr << "tokens: " << e.what() << '\n';
-        return 2;
-    } catch (const UsageFailure& e) {
-        std::cerr << "tokens: " << e.what() << "\n(tokens --help shows the usage)\n";
-    } catch (const Failure& e) {
-        std::cerr << "tokens: " << e.what() << '\n';
-    } catch (const std::bad_alloc&) {
-        std::cerr << "tokens: out of memory " << doing << '\n';
-    } catch (const std::length_error&) {
-        std::cerr << "tokens: out of memory " << doing << '\n';
-    } catch (const ringplan::Error& e) {
-        std::cerr << "tokens: " << e.what() << '\n';
-    } catch (const std::exception& e) {
-        std::cerr << "tokens: internal error " << doing << ": " << e.what() << '\n';
+    } catch (...) {
+        return example_util::report_failure("tokens", doing);
     }
-    return 1;
 }

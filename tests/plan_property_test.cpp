@@ -28,7 +28,10 @@ using rp_model::has;
 using rp_model::minus;
 using rp_model::Nodes;
 using rp_model::SortedRing;
+using rp_test::ids_of;
 using rp_test::Member;
+using rp_test::pick;
+using rp_test::random_down;
 
 namespace {
 
@@ -492,11 +495,6 @@ std::string check_plan(const Plan& plan, const SortedRing& before, const SortedR
 
 // ---- random scenarios ----------------------------------------------------------------------
 
-template <class T>
-const T& pick(std::mt19937_64& rng, const std::vector<T>& from) {
-    return from[rng() % from.size()];
-}
-
 // Several membership changes at once: removals, additions, vnode counts or tokens changed.
 std::vector<Member> mutate(rp_model::World& world, std::vector<Member> members,
                            std::uint32_t max_vnodes) {
@@ -521,27 +519,6 @@ std::vector<Member> mutate(rp_model::World& world, std::vector<Member> members,
         }
     }
     return members;
-}
-
-Nodes ids_of(const std::vector<Member>& members) {
-    Nodes out;
-    for (const auto& m : members) {
-        out.push_back(m.id);
-    }
-    return out;
-}
-
-// A random subset of `ids`: none, a few, or most of them.
-Nodes random_down(std::mt19937_64& rng, const Nodes& ids) {
-    const std::uint64_t percent = pick<std::uint64_t>(rng, {0, 10, 30, 70});
-    Nodes out;
-    for (const auto& id : ids) {
-        if (rng() % 100 < percent) {
-            out.push_back(id);
-        }
-    }
-    std::shuffle(out.begin(), out.end(), rng);
-    return out;
 }
 
 template <class Hash>
@@ -589,7 +566,7 @@ TEMPLATE_TEST_CASE("diff agrees with the reference model on random membership ch
             }
         }
         Options options(ringplan::Rf{rf});
-        options.down = random_down(rng, all);
+        options.down = random_down(rng, all, {0, 10, 30, 70});
         const auto ring_before = rp_model::build<TestType>(before);
         const auto ring_after = rp_model::build<TestType>(after);
         const auto model_before = rp_model::model_of<TestType>(before);
@@ -629,7 +606,7 @@ TEMPLATE_TEST_CASE("plan_leave, plan_crash and plan_join are diff against the ob
         const auto model = rp_model::model_of<TestType>(members);
         const std::size_t rf = 1 + rng() % 5;
         Options options(ringplan::Rf{rf});
-        options.down = random_down(rng, ids_of(members));
+        options.down = random_down(rng, ids_of(members), {0, 10, 30, 70});
 
         // Leave and crash of one member.
         const std::string node = members[rng() % members.size()].id;
@@ -727,7 +704,7 @@ TEMPLATE_TEST_CASE("plans do not depend on the order the rings were built in", "
         auto after = mutate(world, before, max_vnodes);
         const std::size_t rf = 1 + rng() % 5;
         Options options(ringplan::Rf{rf});
-        options.down = random_down(rng, ids_of(before));
+        options.down = random_down(rng, ids_of(before), {0, 10, 30, 70});
         const auto b1 = rp_model::build<TestType>(before);
         const auto a1 = rp_model::build<TestType>(after);
         std::shuffle(before.begin(), before.end(), rng);

@@ -25,7 +25,10 @@ using rp_model::has;
 using rp_model::minus;
 using rp_model::Nodes;
 using rp_model::SortedRing;
+using rp_test::ids_of;
 using rp_test::Member;
+using rp_test::pick;
+using rp_test::random_down;
 
 namespace {
 
@@ -220,30 +223,6 @@ std::string check(const Plan& plan, const SortedRing& before, const SortedRing& 
     return problems;
 }
 
-template <class T>
-const T& pick(std::mt19937_64& rng, const std::vector<T>& from) {
-    return from[rng() % from.size()];
-}
-
-Nodes ids_of(const std::vector<Member>& members) {
-    Nodes out;
-    for (const auto& m : members) {
-        out.push_back(m.id);
-    }
-    return out;
-}
-
-Nodes random_down(std::mt19937_64& rng, const Nodes& ids) {
-    const std::uint64_t percent = pick<std::uint64_t>(rng, {0, 0, 10, 30});
-    Nodes out;
-    for (const auto& id : ids) {
-        if (rng() % 100 < percent) {
-            out.push_back(id);
-        }
-    }
-    return out;
-}
-
 // 1-12 members with 1-64 vnodes (mixed), or skewed: one with 64 vnodes among ones with 1.
 std::vector<Member> random_members(rp_model::World& world, bool skewed) {
     auto& rng = world.rng;
@@ -288,7 +267,7 @@ TEST_CASE("plans keep the busiest source within the optimum plus the largest ran
         const std::size_t rf = 1 + rng() % 4;
         const bool strict = rng() % 2 == 0;
         Options options(ringplan::Rf{rf});
-        options.down = random_down(rng, ids_of(members));
+        options.down = random_down(rng, ids_of(members), {0, 0, 10, 30});
         options.strict_sources = strict;
         const std::string node = members[rng() % members.size()].id;
         std::vector<Member> without;
@@ -343,7 +322,7 @@ TEST_CASE("plans keep the busiest source within the optimum plus the largest ran
                     }
                 }
                 Options o = options;
-                o.down = random_down(rng, all);
+                o.down = random_down(rng, all, {0, 0, 10, 30});
                 report("diff", ringplan::diff(ring, rp_model::build<Hash>(after), o),
                        rp_model::model_of<Hash>(after), o.down, after);
             }

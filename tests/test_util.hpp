@@ -147,6 +147,33 @@ void add_member(Ring& ring, const Member& m) {
     }
 }
 
+template <class T>
+const T& pick(std::mt19937_64& rng, const std::vector<T>& from) {
+    return from[rng() % from.size()];
+}
+
+inline std::vector<std::string> ids_of(const std::vector<Member>& members) {
+    std::vector<std::string> out;
+    for (const auto& m : members) {
+        out.push_back(m.id);
+    }
+    return out;
+}
+
+// A random subset of `ids`: each is down with a percentage picked from `percents`.
+inline std::vector<std::string> random_down(std::mt19937_64& rng,
+                                            const std::vector<std::string>& ids,
+                                            const std::vector<std::uint64_t>& percents) {
+    const std::uint64_t percent = pick(rng, percents);
+    std::vector<std::string> out;
+    for (const auto& id : ids) {
+        if (rng() % 100 < percent) {
+            out.push_back(id);
+        }
+    }
+    return out;
+}
+
 // The reference model of a ring: every vnode the ring reports, re-derived from the members.
 template <class Hash>
 NaiveRing<std::string> naive_of(const std::vector<Member>& members) {
