@@ -165,6 +165,7 @@ TEST_CASE("error codes have stable names", "[errors]") {
     CHECK(std::string(ringplan::to_string(Errc::stale_epoch)) == "stale_epoch");
     CHECK(std::string(ringplan::to_string(Errc::invalid_transition)) == "invalid_transition");
     CHECK(std::string(ringplan::to_string(Errc::parse_error)) == "parse_error");
+    CHECK(std::string(ringplan::to_string(Errc::invalid_topology)) == "invalid_topology");
     // Error is a std::runtime_error, so generic handlers catch it.
     try {
         Ring().owner_at(0);

@@ -16,6 +16,7 @@
 #include <ringplan/membership.hpp>
 #include <ringplan/migration.hpp>
 #include <ringplan/partitions.hpp>
+#include <ringplan/placement.hpp>
 #include <ringplan/plan.hpp>
 #include <ringplan/plan_types.hpp>
 #include <ringplan/project.hpp>
@@ -23,6 +24,7 @@
 #include <ringplan/ring.hpp>
 #include <ringplan/schedule.hpp>
 #include <ringplan/token.hpp>
+#include <ringplan/topology.hpp>
 #include <ringplan/version.hpp>
 #include <ringplan/xxh3.hpp>
 
