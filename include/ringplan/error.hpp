@@ -33,7 +33,7 @@ enum class Errc : int {
     stale_epoch = 16,              ///< a plan or event stamped with an epoch that is not current.
     invalid_transition = 17,       ///< an observation the node's membership state does not allow.
     parse_error = 18,              ///< serialized state that does not parse.
-    invalid_topology = 19,  ///< a location or replica rule that does not fit (topology.hpp).
+    invalid_topology = 19,         ///< a location or replica rule that does not fit (topology.hpp).
 };
 
 /// A stable, human-readable name for an error code ("duplicate_node", ...).

@@ -6,6 +6,7 @@
 #ifndef RINGPLAN_PLAN_HPP
 #define RINGPLAN_PLAN_HPP
 
+#include <ringplan/detail/domain_plan.hpp>
 #include <ringplan/detail/planner.hpp>
 #include <ringplan/detail/ring_view.hpp>
 #include <ringplan/error.hpp>
@@ -20,6 +21,7 @@
 #include <cstdint>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -75,6 +77,30 @@ template <class Hash, class NodeId>
     const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node, std::vector<Token> tokens,
     const PlanOptions<detail::Id<NodeId>>& options = {});
 
+/// Crashes of several nodes at once (a rack or a datacenter that loses power): the plan from
+/// `ring` to `ring` without `nodes`, every one of them down. What no surviving replica holds
+/// is in `lost` (and, under a network-topology rule, in each datacenter's entry of
+/// Plan::datacenters). Cost as diff. An empty list gives an empty plan.
+/// Errors: unknown_node (a node not in the ring), duplicate_node (a node listed twice).
+template <class Hash, class NodeId>
+[[nodiscard]] Plan<NodeId> plan_crash_nodes(const Ring<Hash, NodeId>& ring,
+                                            const std::vector<detail::Id<NodeId>>& nodes,
+                                            const PlanOptions<detail::Id<NodeId>>& options = {});
+
+/// plan_crash_nodes of every member of `ring` that options.topology puts in `datacenter`
+/// and `rack`. Errors: invalid_topology (no member there).
+template <class Hash, class NodeId>
+[[nodiscard]] Plan<NodeId> plan_crash_rack(const Ring<Hash, NodeId>& ring,
+                                           std::string_view datacenter, std::string_view rack,
+                                           const PlanOptions<detail::Id<NodeId>>& options);
+
+/// plan_crash_nodes of every member of `ring` that options.topology puts in `datacenter`.
+/// Errors: invalid_topology (no member there).
+template <class Hash, class NodeId>
+[[nodiscard]] Plan<NodeId> plan_crash_datacenter(const Ring<Hash, NodeId>& ring,
+                                                 std::string_view datacenter,
+                                                 const PlanOptions<detail::Id<NodeId>>& options);
+
 /// The share of the ring `node` holds a replica of, in [0, 1]: what it must stream away when it
 /// leaves, and the least any leave plan can move. Errors: unknown_node.
 template <class Hash, class NodeId, class K, class = detail::IdArg<NodeId, K>>
@@ -105,12 +131,26 @@ inline void mark_under_replicated(RawPlan& raw, std::size_t nodes_after, std::si
     }
 }
 
+// Whether a plan goes through the rule's walk (domain_plan) rather than the distinct-node
+// planner's run-by-run sweeps.
+template <class NodeId>
+bool uses_domains(const PlanOptions<NodeId>& options) {
+    return options.policy.has_value() || !options.topology.empty();
+}
+
 // A leave or a crash of the member `node`, over the stretches it replicates.
 template <class Hash, class NodeId, class K>
 Plan<NodeId> plan_departure(const Ring<Hash, NodeId>& ring, const K& node, bool crash,
                             const PlanOptions<NodeId>& options) {
-    const std::size_t rf = options.rf.value();
     const auto index = static_cast<std::uint32_t>(ring.node_index(node));  // unknown_node
+    if (uses_domains(options)) {
+        Ring<Hash, NodeId> after = ring;
+        after.remove_node(node);
+        return domain_plan(
+            ring, after, options,
+            crash ? std::vector<NodeId>{ring.node_at(index)} : std::vector<NodeId>{});
+    }
+    const std::size_t rf = options.rf.value();
     const std::vector<const NodeId*> ids = ids_of(ring);
     std::vector<bool> down = down_flags(options.down, ids);
     if (crash) {
@@ -169,31 +209,18 @@ Plan<NodeId> plan_arrival(const Ring<Hash, NodeId>& ring, const NodeId& node,
 template <class Hash, class NodeId>
 Plan<NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& after,
                   const PlanOptions<detail::Id<NodeId>>& options) {
-    const std::size_t rf = options.rf.value();
-    // The shared node table: the union of both rings' ids, in id order.
-    const std::size_t nb = before.node_count();
-    const std::size_t na = after.node_count();
-    std::vector<const NodeId*> ids;
-    ids.reserve(nb + na);
-    std::vector<std::uint32_t> remap_b(nb), remap_a(na);
-    for (std::size_t i = 0, j = 0; i < nb || j < na;) {
-        const auto k = static_cast<std::uint32_t>(ids.size());
-        if (j == na || (i < nb && before.node_at(i) < after.node_at(j))) {
-            remap_b[i] = k;
-            ids.push_back(&before.node_at(i++));
-        } else if (i == nb || after.node_at(j) < before.node_at(i)) {
-            remap_a[j] = k;
-            ids.push_back(&after.node_at(j++));
-        } else {
-            remap_b[i++] = k;
-            remap_a[j] = k;
-            ids.push_back(&after.node_at(j++));
-        }
+    if (detail::uses_domains(options)) {
+        return detail::domain_plan(before, after, options, {});
     }
+    const std::size_t rf = options.rf.value();
+    const std::size_t na = after.node_count();
+    // The shared node table: the union of both rings' ids, in id order.
+    const detail::SharedIds<NodeId> shared = detail::shared_ids(before, after);
+    const std::vector<const NodeId*>& ids = shared.ids;
     detail::Planner planner(rf, detail::down_flags(options.down, ids), ids.size(),
                             options.strict_sources);
-    const detail::RingView vb = detail::view_of(before, remap_b.data());
-    const detail::RingView va = detail::view_of(after, remap_a.data());
+    const detail::RingView vb = detail::view_of(before, shared.remap_b.data());
+    const detail::RingView va = detail::view_of(after, shared.remap_a.data());
 
     // The segments are the gaps between the distinct tokens of both rings, visited from the top
     // down so each ring's replica lists come from one backward sweep (O(rf) a vnode).
@@ -248,6 +275,11 @@ Plan<NodeId> plan_join_with_tokens(const Ring<Hash, NodeId>& ring, const detail:
                                    std::vector<Token> tokens,
                                    const PlanOptions<detail::Id<NodeId>>& options) {
     ring.check_tokens_addable(node, tokens);  // sorts them
+    if (detail::uses_domains(options)) {
+        Ring<Hash, NodeId> after = ring;
+        after.add_node_with_tokens(node, std::move(tokens));
+        return detail::domain_plan(ring, after, options, {});
+    }
     return detail::plan_arrival(ring, node, tokens, options);
 }
 
@@ -255,9 +287,77 @@ template <class Hash, class NodeId>
 Plan<NodeId> plan_join(const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node,
                        std::uint32_t vnodes, const PlanOptions<detail::Id<NodeId>>& options) {
     ring.check_addable(node, vnodes);
+    if (detail::uses_domains(options)) {
+        Ring<Hash, NodeId> after = ring;
+        after.add_node(node, vnodes);
+        return detail::domain_plan(ring, after, options, {});
+    }
     // Derived tokens may coincide with existing ones (ties are ordered by id), as in add_node.
     const std::vector<Token> tokens = Ring<Hash, NodeId>::derived_tokens(node, vnodes);
     return detail::plan_arrival(ring, node, tokens, options);
+}
+
+template <class Hash, class NodeId>
+Plan<NodeId> plan_crash_nodes(const Ring<Hash, NodeId>& ring,
+                              const std::vector<detail::Id<NodeId>>& nodes,
+                              const PlanOptions<detail::Id<NodeId>>& options) {
+    std::vector<NodeId> sorted(nodes);
+    std::sort(sorted.begin(), sorted.end());
+    for (std::size_t i = 0; i < sorted.size(); ++i) {
+        if (i > 0 && !(sorted[i - 1] < sorted[i])) {
+            detail::raise(Errc::duplicate_node,
+                          "node " + detail::describe(sorted[i]) + " is listed twice");
+        }
+        (void)ring.node_index(sorted[i]);  // unknown_node
+    }
+    Ring<Hash, NodeId> after = ring;
+    for (const NodeId& n : sorted) {
+        after.remove_node(n);
+    }
+    if (detail::uses_domains(options)) {
+        return detail::domain_plan(ring, after, options, sorted);
+    }
+    PlanOptions<NodeId> with_down = options;
+    with_down.down.insert(with_down.down.end(), sorted.begin(), sorted.end());
+    return diff(ring, after, with_down);
+}
+
+namespace detail {
+// The members of `ring` that `topology` puts in `datacenter` (and `rack`, unless null).
+template <class Hash, class NodeId>
+std::vector<NodeId> members_in(const Ring<Hash, NodeId>& ring, const Topology<NodeId>& topology,
+                               std::string_view datacenter, const std::string_view* rack) {
+    std::vector<NodeId> out;
+    for (const auto& [id, where] : topology) {
+        if (where.datacenter == datacenter && (rack == nullptr || where.rack == *rack) &&
+            ring.contains(id)) {
+            out.push_back(id);
+        }
+    }
+    if (out.empty()) {
+        std::string what = "no member of the ring is in datacenter " + describe(datacenter);
+        if (rack != nullptr) {
+            what += ", rack " + describe(*rack);
+        }
+        raise(Errc::invalid_topology, what);
+    }
+    return out;
+}
+}  // namespace detail
+
+template <class Hash, class NodeId>
+Plan<NodeId> plan_crash_rack(const Ring<Hash, NodeId>& ring, std::string_view datacenter,
+                             std::string_view rack,
+                             const PlanOptions<detail::Id<NodeId>>& options) {
+    return plan_crash_nodes(ring, detail::members_in(ring, options.topology, datacenter, &rack),
+                            options);
+}
+
+template <class Hash, class NodeId>
+Plan<NodeId> plan_crash_datacenter(const Ring<Hash, NodeId>& ring, std::string_view datacenter,
+                                   const PlanOptions<detail::Id<NodeId>>& options) {
+    return plan_crash_nodes(ring, detail::members_in(ring, options.topology, datacenter, nullptr),
+                            options);
 }
 
 template <class Hash, class NodeId, class K, class>

@@ -10,10 +10,12 @@
 #include <ringplan/error.hpp>
 #include <ringplan/rf.hpp>
 #include <ringplan/token.hpp>
+#include <ringplan/topology.hpp>
 #include <ringplan/version.hpp>
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -34,12 +36,31 @@ struct PlanOptions {
     /// leave's streams over the survivors (Cassandra's non-strict mode). Either way the load is
     /// balanced over the candidates (docs/plans.md, "Sources").
     bool strict_sources = true;
+    /// The replica rule (topology.hpp). Unset (the default): the first `rf` distinct nodes.
+    /// Set: the rule picks every replica set and `rf` is not read; the plan's rf is the rule's
+    /// total_rf(). Rack-aware and network-topology rules need `topology`.
+    std::optional<ReplicaPolicy> policy;
+    /// Where the nodes sit. Required by rack-aware and network-topology rules (every member of
+    /// both rings needs a location); with the distinct-node rule it only feeds
+    /// Plan::rack_shared. Empty: no failure domains known.
+    Topology<NodeId> topology;
 
     PlanOptions() = default;
     /// Implicit, so that `plan_leave(ring, id, Rf{3})` reads as "with rf = 3".
     PlanOptions(Rf replication_factor) : rf(replication_factor) {}  // NOLINT
     PlanOptions(Rf replication_factor, std::vector<NodeId> down_nodes)
         : rf(replication_factor), down(std::move(down_nodes)) {}
+};
+
+/// A rule's view of one datacenter: what a plan leaves it (Plan::datacenters).
+struct DatacenterRanges {
+    std::string datacenter;
+    /// Ranges the datacenter must receive (or keeps no replica of any more) while none of
+    /// its old replicas is up: they come from another datacenter, or, when Plan::lost holds
+    /// them too, from nowhere. Sorted, merged.
+    std::vector<TokenRange> lost;
+    /// Ranges the new ring gives fewer than the datacenter's rf replicas there. Sorted, merged.
+    std::vector<TokenRange> under_replicated;
 };
 
 /// One transfer: the tokens of `range` are copied from `from` to `to`.
@@ -79,7 +100,15 @@ public:
     std::vector<TokenRange> lost;
     /// Ranges the new ring places on fewer than rf distinct nodes. Sorted, merged.
     std::vector<TokenRange> under_replicated;
-    /// The replication factor the plan was computed for.
+    /// With a network-topology rule: one entry per datacenter with an rf above 0, by name.
+    /// Empty otherwise.
+    std::vector<DatacenterRanges> datacenters;
+    /// With a topology: ranges whose new replicas share a rack although the members hold
+    /// enough racks to keep them apart (per datacenter under a network-topology rule, over the
+    /// whole ring otherwise). The rack-aware and network-topology rules never do this; the
+    /// distinct-node rule can. Sorted, merged.
+    std::vector<TokenRange> rack_shared;
+    /// The replication factor the plan was computed for (a rule's total_rf()).
     Rf rf{1};
     /// What the busiest source sends, as a fraction of the ring.
     double max_sent = 0;

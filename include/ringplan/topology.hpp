@@ -176,8 +176,13 @@ public:
     ReplicaPolicy() = default;
 
     static ReplicaPolicy distinct_nodes(Rf rf) {
+        if (rf.value() > 0xFFFFFFFFu) {
+            detail::raise(
+                Errc::invalid_rf,
+                "a replication factor of " + std::to_string(rf.value()) + " is above 4294967295");
+        }
         ReplicaPolicy p;
-        p.rfs_.push_back(DatacenterRf{std::string(), static_cast<std::uint32_t>(rf.value())});
+        p.rfs_.assign(1, DatacenterRf{std::string(), static_cast<std::uint32_t>(rf.value())});
         return p;
     }
 

@@ -88,6 +88,10 @@ public:
         pending_seg_.after = after;
     }
 
+    // Sources from the receiver's own site (datacenter) when it has a candidate, as Cassandra's
+    // RangeStreamer prefers the local datacenter; site[n] per node index, none for no site.
+    void prefer_same_site(std::vector<std::uint32_t> site) { site_ = std::move(site); }
+
     RawPlan& result() {
         flush();
         balancer_.solve();
@@ -167,8 +171,24 @@ private:
         for (std::uint32_t to : gained_) {
             Job job{{ranges[0], count > 1 ? ranges[1] : ranges[0]}, count, to};
             jobs_.push_back(job);
-            balancer_.add(width, pool.data(), pool.size());
+            const std::vector<std::uint32_t>& own = local(pool, to);
+            balancer_.add(width, own.data(), own.size());
         }
+    }
+
+    // The candidates of `pool` in the site of `to`, or the whole pool when none is.
+    const std::vector<std::uint32_t>& local(const std::vector<std::uint32_t>& pool,
+                                            std::uint32_t to) {
+        if (site_.empty()) {
+            return pool;
+        }
+        local_.clear();
+        for (std::uint32_t n : pool) {
+            if (site_[n] == site_[to]) {
+                local_.push_back(n);
+            }
+        }
+        return local_.empty() ? pool : local_;
     }
 
     std::size_t rf_;
@@ -176,7 +196,8 @@ private:
     std::vector<bool> down_;
     SourceBalancer balancer_;
     std::vector<Job> jobs_;
-    std::vector<std::uint32_t> gained_, dropped_, others_;
+    std::vector<std::uint32_t> gained_, dropped_, others_, local_;
+    std::vector<std::uint32_t> site_;
     bool pending_ = false;
     Segment pending_seg_;
     RawPlan plan_;
