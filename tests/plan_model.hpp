@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -97,8 +98,14 @@ struct SortedRing {
         return lo == vnodes.size() ? 0 : lo;
     }
 
-    // The first rf distinct nodes clockwise from t's owner.
+    // Another replica rule (tests/topology_model.hpp), when set: it ignores rf.
+    std::function<Nodes(const SortedRing&, Token)> rule;
+
+    // The first rf distinct nodes clockwise from t's owner, unless a rule is set.
     Nodes replicas(Token t, std::size_t rf) const {
+        if (rule) {
+            return rule(*this, t);
+        }
         Nodes out;
         if (vnodes.empty()) {
             return out;

@@ -6,6 +6,7 @@
 #include "expect_error.hpp"
 #include "plan_model.hpp"
 #include "test_util.hpp"
+#include "topology_model.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -876,4 +877,235 @@ TEMPLATE_TEST_CASE("plans reject bad input", "[plan][property]", ringplan::Xxh3,
               (void)ringplan::plan_join_with_tokens(ring, "z", {ring.vnode_token(5)},
                                                     ringplan::Rf{2});
           }) == "token_collision");
+}
+
+namespace {
+
+// A topology for every id: up to 3 datacenters, up to 4 racks each (rack 0 the biggest), some
+// nodes without a rack.
+struct RandomTopology {
+    ringplan::Topology<std::string> topology;
+    rp_topo::Locations locations;
+    rp_topo::Rfs rfs;
+    std::vector<ringplan::DatacenterRf> policy_rfs;
+};
+
+RandomTopology random_topology(const Nodes& ids, std::mt19937_64& rng) {
+    RandomTopology t;
+    const std::size_t dcs = 1 + rng() % 3;
+    const std::size_t racks = 1 + rng() % 4;
+    for (const auto& id : ids) {
+        const std::string dc = "dc" + std::to_string(rng() % dcs);
+        std::string rack = "r" + std::to_string(rng() % 2 == 0 ? 0 : rng() % racks);
+        if (rng() % 8 == 0) {
+            rack.clear();
+        }
+        t.topology.set(id, dc, rack);
+        t.locations[id] = {dc, rack};
+    }
+    for (std::size_t d = 0; d < dcs; ++d) {
+        const auto rf = static_cast<std::uint32_t>(rng() % 4);
+        t.rfs["dc" + std::to_string(d)] = static_cast<int>(rf);
+        t.policy_rfs.push_back(ringplan::DatacenterRf{"dc" + std::to_string(d), rf});
+    }
+    if (t.rfs["dc0"] == 0) {
+        t.rfs["dc0"] = 1;
+        t.policy_rfs[0].rf = 1;
+    }
+    return t;
+}
+
+Nodes dedup(const Nodes& nodes) {
+    Nodes out;
+    for (const auto& n : nodes) {
+        if (!has(out, n)) {
+            out.push_back(n);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("plans under rack-aware and network-topology rules agree with the model",
+                   "[plan][property][topology]", ringplan::Xxh3, rp_test::CoarseHash) {
+    const std::uint64_t seed = seed_for<TestType>(909);
+    std::mt19937_64 rng(seed);
+    std::size_t dc_checks = 0;
+    for (int round = 0; round < 90; ++round) {
+        rp_model::World world(rng);
+        const std::size_t max_nodes = pick<std::size_t>(rng, {3, 8, 24});
+        const std::uint32_t max_vnodes = pick<std::uint32_t>(rng, {1, 4, 16});
+        auto before = world.members(max_nodes, max_vnodes, rng() % 2 == 0);
+        auto after = mutate(world, before, max_vnodes);
+        Nodes all = ids_of(before);
+        for (const auto& id : ids_of(after)) {
+            if (!has(all, id)) {
+                all.push_back(id);
+            }
+        }
+        const RandomTopology topo = random_topology(all, rng);
+        const int kind = round % 4;
+        const int rf = 1 + static_cast<int>(rng() % 4);
+        ringplan::ReplicaPolicy policy =
+            kind == 0   ? ringplan::ReplicaPolicy::rack_aware(ringplan::Rf(rf))
+            : kind == 3 ? ringplan::ReplicaPolicy::distinct_nodes(ringplan::Rf(rf))
+                        : ringplan::ReplicaPolicy::network_topology(
+                              topo.policy_rfs, kind == 1 ? ringplan::ReplicaOrder::server
+                                                         : ringplan::ReplicaOrder::driver);
+        Options options;
+        options.policy = policy;
+        options.topology = topo.topology;
+        options.down = random_down(rng, all, {0, 10, 30});
+        const auto rule = [&](const SortedRing& r, Token t) {
+            switch (kind) {
+                case 0:
+                    return rp_topo::rack_aware(r.vnodes, topo.locations, rf, t);
+                case 1:
+                    return rp_topo::nts_server(r.vnodes, topo.locations, topo.rfs, t);
+                case 2:
+                    return dedup(rp_topo::nts_driver(r.vnodes, topo.locations, topo.rfs, t));
+                default:
+                    return r.replicas(t, static_cast<std::size_t>(rf));
+            }
+        };
+        auto model_before = rp_model::model_of<TestType>(before);
+        auto model_after = rp_model::model_of<TestType>(after);
+        if (kind != 3) {
+            model_before.rule = rule;
+            model_after.rule = rule;
+        }
+        const auto ring_before = rp_model::build<TestType>(before);
+        const auto ring_after = rp_model::build<TestType>(after);
+        const std::size_t total = policy.total_rf().value();
+        const auto plan = ringplan::diff(ring_before, ring_after, options);
+        const auto where = [&] {
+            return "kind " + std::to_string(kind) + ", " +
+                   context(seed, round, total, options.down, before, after);
+        };
+        report(check_plan(plan, model_before, model_after, total, options.down, rng), where);
+
+        // Per datacenter and per rack, at every segment's last token, from the model's lists.
+        Failures f;
+        const auto dc_of = [&](const std::string& n) { return topo.locations.at(n).first; };
+        for (const auto& s : rp_model::segments(model_before, model_after)) {
+            const Nodes rb = model_before.replicas(s.hi, total);
+            const Nodes ra = model_after.replicas(s.hi, total);
+            const Token t = s.ranges[0].first;  // a token of the segment
+            if (kind == 1 || kind == 2) {
+                f.expect(
+                    plan.datacenters.size() ==
+                        topo.policy_rfs.size() - static_cast<std::size_t>(std::count_if(
+                                                     topo.policy_rfs.begin(), topo.policy_rfs.end(),
+                                                     [](const auto& d) { return d.rf == 0; })),
+                    [&] { return "one entry per datacenter with an rf"; });
+                for (const auto& entry : plan.datacenters) {
+                    const auto rf_d = static_cast<std::size_t>(topo.rfs.at(entry.datacenter));
+                    std::size_t kept = 0;
+                    bool gained = false, had = false, up = false;
+                    for (const auto& n : ra) {
+                        if (dc_of(n) == entry.datacenter) {
+                            ++kept;
+                            gained = gained || !has(rb, n);
+                        }
+                    }
+                    for (const auto& n : rb) {
+                        if (dc_of(n) == entry.datacenter) {
+                            had = true;
+                            up = up || !has(options.down, n);
+                        }
+                    }
+                    const bool lost = (gained || (had && kept == 0)) && !up && !rb.empty();
+                    f.expect(in_ranges(entry.under_replicated, t) == (kept < rf_d), [&] {
+                        return entry.datacenter + " under_replicated at " + std::to_string(t);
+                    });
+                    f.expect(in_ranges(entry.lost, t) == lost,
+                             [&] { return entry.datacenter + " lost at " + std::to_string(t); });
+                    ++dc_checks;
+                }
+            }
+            // The rules that know racks never share one while the datacenter has racks to
+            // spare; the distinct-node rule is reported when it does.
+            std::map<std::string, std::set<std::string>> racks_of_dc, used;
+            std::map<std::string, std::size_t> count;
+            for (const auto& m : model_after.vnodes) {
+                const auto& l = topo.locations.at(m.second);
+                racks_of_dc[kind == 1 || kind == 2 ? l.first : ""].insert(l.first + "/" + l.second);
+            }
+            bool shared = false;
+            for (const auto& n : ra) {
+                const auto& l = topo.locations.at(n);
+                const std::string group = kind == 1 || kind == 2 ? l.first : "";
+                used[group].insert(l.first + "/" + l.second);
+                ++count[group];
+            }
+            for (const auto& u : used) {
+                shared = shared ||
+                         u.second.size() < std::min(count[u.first], racks_of_dc[u.first].size());
+            }
+            f.expect(in_ranges(plan.rack_shared, t) == shared,
+                     [&] { return "rack_shared at " + std::to_string(t); });
+            f.expect(!shared || kind == 3 || kind == 2,
+                     [&] { return "a rack-aware rule shares a rack at " + std::to_string(t); });
+        }
+        // Sources stay in the receiver's datacenter when an allowed source is there.
+        if (kind == 1 || kind == 2) {
+            for (const Move& m : plan.moves) {
+                const auto e = rp_model::expect(model_before.replicas(m.range.last, total),
+                                                model_after.replicas(m.range.last, total), total,
+                                                options.down);
+                const bool local =
+                    std::any_of(e.sources.begin(), e.sources.end(),
+                                [&](const auto& n) { return dc_of(n) == dc_of(m.to); });
+                f.expect(!local || dc_of(m.from) == dc_of(m.to),
+                         [&] { return "move " + str(m) + " crosses datacenters needlessly"; });
+            }
+        }
+        report(f.summary(), where);
+
+        // Departures and arrivals are diff against the obvious ring, crashes of a rack too.
+        if (!before.empty()) {
+            // Down nodes of the ring the departures are planned on.
+            Options options_b = options;
+            options_b.down.clear();
+            for (const auto& d : options.down) {
+                if (ring_before.contains(d)) {
+                    options_b.down.push_back(d);
+                }
+            }
+            const std::string node = before[rng() % before.size()].id;
+            auto without = ring_before;
+            without.remove_node(node);
+            report(plan_difference(ringplan::plan_leave(ring_before, node, options_b),
+                                   ringplan::diff(ring_before, without, options_b)),
+                   where);
+            Options crashed = options_b;
+            crashed.down.push_back(node);
+            report(plan_difference(ringplan::plan_crash(ring_before, node, options_b),
+                                   ringplan::diff(ring_before, without, crashed)),
+                   where);
+            const auto& l = topo.locations.at(node);
+            std::vector<std::string> rack_nodes;
+            for (const auto& id : ring_before.nodes()) {
+                if (topo.locations.at(id) == l) {
+                    rack_nodes.push_back(id);
+                }
+            }
+            auto rackless = ring_before;
+            Options rack_down = options_b;
+            for (const auto& id : rack_nodes) {
+                rackless.remove_node(id);
+                rack_down.down.push_back(id);
+            }
+            const auto rack_plan =
+                ringplan::plan_crash_rack(ring_before, l.first, l.second, options_b);
+            report(plan_difference(rack_plan, ringplan::diff(ring_before, rackless, rack_down)),
+                   where);
+            CHECK(rack_plan.datacenters.size() ==
+                  ringplan::diff(ring_before, rackless, rack_down).datacenters.size());
+        }
+    }
+    if (TestType::name == std::string("xxh3")) {
+        CHECK(dc_checks > 1000);
+    }
 }
