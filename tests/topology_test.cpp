@@ -295,3 +295,162 @@ TEST_CASE("Topology is a sorted map with heterogeneous lookup", "[topology]") {
     CHECK(p == ReplicaPolicy::network_topology({{"dc1", 3}, {"dc2", 2}}));
     CHECK(p != ReplicaPolicy::network_topology({{"dc1", 3}, {"dc2", 2}}, ReplicaOrder::driver));
 }
+
+namespace {
+
+// The preference list of the model: the rule's list, then for each down home a fallback
+// straight from the documented rule (docs/topology.md, "Preference lists").
+std::vector<std::pair<std::string, std::string>> model_preference(
+    const rp_topo::Vnodes& ring, const rp_topo::Locations& loc,
+    const std::vector<std::string>& homes, Token t, const std::set<std::string>& down) {
+    std::vector<std::pair<std::string, std::string>> out;  // (node, hint or "")
+    for (const auto& h : homes) {
+        if (down.count(h) == 0) {
+            out.emplace_back(h, "");
+        }
+    }
+    const auto taken = [&](const std::string& n) {
+        return rp_topo::contains(homes, n) ||
+               std::any_of(out.begin(), out.end(), [&](const auto& e) { return e.first == n; });
+    };
+    const std::size_t start = rp_topo::first_index(ring, t);
+    for (const auto& h : homes) {
+        if (down.count(h) == 0) {
+            continue;
+        }
+        std::string rack_mate, dc_mate;
+        for (std::size_t k = 0; k < ring.size(); ++k) {
+            const std::string& n = ring[(start + k) % ring.size()].second;
+            if (taken(n) || down.count(n) > 0 || loc.at(n).first != loc.at(h).first) {
+                continue;
+            }
+            if (loc.at(n).second == loc.at(h).second && rack_mate.empty()) {
+                rack_mate = n;
+            }
+            if (dc_mate.empty()) {
+                dc_mate = n;
+            }
+        }
+        const std::string f = rack_mate.empty() ? dc_mate : rack_mate;
+        if (!f.empty()) {
+            out.emplace_back(f, h);
+        }
+    }
+    return out;
+}
+
+// The share of the ring vnode i owns: (previous token, its token], the first wrapping.
+double owned_fraction(const rp_topo::Vnodes& vnodes, std::size_t i) {
+    const Token hi = vnodes[i].first;
+    const Token lo = vnodes[i == 0 ? vnodes.size() - 1 : i - 1].first;
+    if (i > 0) {
+        return lo < hi ? ringplan::TokenRange{lo + 1, hi}.fraction() : 0.0;
+    }
+    if (lo == hi) {
+        return 1.0;  // one token: the whole ring
+    }
+    return ringplan::TokenRange{0, hi}.fraction() +
+           (lo == max_token ? 0.0 : ringplan::TokenRange{lo + 1, max_token}.fraction());
+}
+
+}  // namespace
+
+TEST_CASE("preference lists and replicated shares follow the rule", "[topology]") {
+    std::mt19937_64 rng(4242);
+    for (int round = 0; round < 60; ++round) {
+        const Cluster c = random_cluster(rng, false);
+        ringplan::Ring<> ring;
+        ring.add_nodes(c.ids, static_cast<std::uint32_t>(pick<std::uint64_t>(rng, {1, 4, 16})));
+        const rp_topo::Vnodes vnodes = vnodes_of(ring);
+        const auto policy = ReplicaPolicy::network_topology(c.policy_rfs);
+        const ringplan::Placement<ringplan::Xxh3, std::string> nts(ring, c.topology, policy);
+        std::set<std::string> down;
+        for (const auto& id : c.ids) {
+            if (rng() % 3 == 0) {
+                down.insert(id);
+            }
+        }
+        const auto is_up = [&](const std::string& n) { return down.count(n) == 0; };
+        for (int k = 0; k < 20; ++k) {
+            const Token t = rng();
+            INFO("round " << round << " token " << t);
+            const auto got = nts.preference_list_at(t, is_up);
+            const auto want = model_preference(vnodes, c.locations, nts.replicas_at(t), t, down);
+            REQUIRE(got.size() == want.size());
+            for (std::size_t i = 0; i < got.size(); ++i) {
+                CHECK(got[i].node == want[i].first);
+                CHECK(got[i].hint.value_or("") == want[i].second);
+            }
+        }
+        // Without racks and datacenters the rule's list is Dynamo's.
+        const std::size_t rf = 1 + rng() % 4;
+        const ringplan::Placement<ringplan::Xxh3, std::string> plain(
+            ring, Topology<std::string>{}, ReplicaPolicy::distinct_nodes(Rf(rf)));
+        for (int k = 0; k < 20; ++k) {
+            const Token t = rng();
+            CHECK(plain.preference_list_at(t, is_up) ==
+                  ringplan::preference_list_at(ring, t, Rf(rf), is_up));
+        }
+        CHECK(plain.replicated_share(c.ids[0]) ==
+              Approx(ringplan::replicated_share(ring, c.ids[0], Rf(rf))).margin(1e-12));
+        // The share a node replicates: the segments whose rule list holds it.
+        const std::string node = c.ids[rng() % c.ids.size()];
+        double share = 0;
+        for (std::size_t i = 0; i < vnodes.size(); ++i) {
+            if (rp_topo::contains(nts.replicas_at(vnodes[i].first), node)) {
+                share += owned_fraction(vnodes, i);
+            }
+        }
+        CHECK(nts.replicated_share(node) == Approx(share).margin(1e-12));
+    }
+}
+
+TEST_CASE("the hint return plan under a rule hands back what the fallbacks held", "[topology]") {
+    std::mt19937_64 rng(77);
+    for (int round = 0; round < 40; ++round) {
+        const Cluster c = random_cluster(rng, false);
+        ringplan::Ring<> ring;
+        ring.add_nodes(c.ids, static_cast<std::uint32_t>(pick<std::uint64_t>(rng, {1, 4, 16})));
+        const auto policy = ReplicaPolicy::network_topology(c.policy_rfs);
+        const ringplan::Placement<ringplan::Xxh3, std::string> nts(ring, c.topology, policy);
+        const std::string back = c.ids[rng() % c.ids.size()];
+        ringplan::PlanOptions<std::string> options;
+        options.policy = policy;
+        options.topology = c.topology;
+        for (const auto& id : c.ids) {
+            if (id != back && rng() % 4 == 0) {
+                options.down.push_back(id);
+            }
+        }
+        const auto plan = ringplan::plan_hint_return(ring, back, options);
+        const auto is_up = [&](const std::string& n) {
+            return n != back &&
+                   std::find(options.down.begin(), options.down.end(), n) == options.down.end();
+        };
+        INFO("round " << round << " returning " << back);
+        // Every vnode's token: the move that covers it comes from the fallback of `back`.
+        for (std::size_t i = 0; i < ring.vnode_count(); ++i) {
+            const Token t = ring.vnode_token(i);
+            std::string from;
+            for (const auto& e : nts.preference_list_at(t, is_up)) {
+                if (e.hint && *e.hint == back) {
+                    from = e.node;
+                }
+            }
+            std::string got;
+            for (const auto& m : plan.moves) {
+                if (m.range.contains(t)) {
+                    CHECK(m.to == back);
+                    got = m.from;
+                }
+            }
+            const bool home = rp_topo::contains(nts.replicas_at(t), back);
+            CHECK(got == (home ? from : std::string()));
+            bool under = false;
+            for (const auto& r : plan.under_replicated) {
+                under = under || r.contains(t);
+            }
+            CHECK(under == (home && from.empty()));
+        }
+    }
+}

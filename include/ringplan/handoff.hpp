@@ -82,7 +82,10 @@ template <class Hash, class NodeId, class Key, class IsUp>
 /// which no fallback existed (fewer than rf healthy nodes during the outage): no hint holds
 /// their writes, so they need repair from the other replicas (anti-entropy).
 /// Cost: O(runs x (rf + down nodes)) over the runs of vnodes `returning` replicates, as
-/// plan_leave; never a walk of the whole ring per range.
+/// plan_leave; never a walk of the whole ring per range. Under a replica rule
+/// (options.policy or options.topology set) the homes are the rule's and the fallbacks those of
+/// Placement::preference_list_at (same datacenter, the down node's rack first), found by one
+/// walk per vnode of the ring.
 /// Errors: unknown_node (`returning` or a down node not in the ring).
 template <class Hash, class NodeId, class K, class = detail::IdArg<NodeId, K>>
 [[nodiscard]] Plan<NodeId> plan_hint_return(const Ring<Hash, NodeId>& ring, const K& returning,
@@ -204,6 +207,57 @@ std::vector<PreferenceEntry<NodeId>> preference_list_at(const Ring<Hash, NodeId>
     return out;
 }
 
+namespace detail {
+
+// plan_hint_return under a replica rule (PlanOptions::policy, ::topology): the rule's
+// preference list at every vnode whose replica list holds `back`. O(vnodes x walk).
+template <class Hash, class NodeId>
+Plan<NodeId> rule_hint_return(const Ring<Hash, NodeId>& ring, std::uint32_t back,
+                              const PlanOptions<NodeId>& options) {
+    const ReplicaPolicy policy =
+        options.policy ? *options.policy : ReplicaPolicy::distinct_nodes(options.rf);
+    const Topology<NodeId>* topology =
+        options.topology.empty() && !policy.needs_topology() ? nullptr : &options.topology;
+    const std::vector<const NodeId*> ids = ids_of(ring);
+    std::vector<bool> down = down_flags(options.down, ids);
+    down[back] = true;
+    std::vector<std::uint32_t> identity(ring.node_count());
+    for (std::size_t i = 0; i < identity.size(); ++i) {
+        identity[i] = static_cast<std::uint32_t>(i);
+    }
+    DomainWalk walk(ring, identity, ring.node_count(), policy, topology);
+    RawPlan raw;
+    std::vector<RuleEntry> list;
+    const std::size_t size = ring.vnode_count();
+    for (std::size_t i = 0; i < size; ++i) {
+        const std::vector<std::uint32_t>& homes = walk.at(i);
+        if (!holds(homes.data(), homes.size(), back)) {
+            continue;
+        }
+        rule_preference(
+            walk.table(), walk.owners().data(), size, i, homes.data(), homes.size(),
+            [&](std::uint32_t n) { return !down[n]; }, list);
+        std::uint32_t from = no_node;
+        for (const RuleEntry& e : list) {
+            if (e.hint == back) {
+                from = e.node;
+            }
+        }
+        const Token hi = ring.vnode_token(i);
+        const Token lo = ring.vnode_token(i == 0 ? size - 1 : i - 1);
+        for_each_range(lo, hi, i == 0, i == 0 && lo == hi, [&](const TokenRange& r) {
+            if (from == no_node) {
+                raw.under.push_back(r);
+            } else {
+                raw.moves.push_back(RawMove{r, from, back});
+            }
+        });
+    }
+    return finish(std::move(raw), ids, walk.table().total_rf);
+}
+
+}  // namespace detail
+
 template <class Hash, class NodeId, class K, class>
 Plan<NodeId> plan_hint_return(const Ring<Hash, NodeId>& ring, const K& returning,
                               const PlanOptions<detail::Id<NodeId>>& options) {
@@ -213,6 +267,9 @@ Plan<NodeId> plan_hint_return(const Ring<Hash, NodeId>& ring, const K& returning
                       "returning node " + detail::describe(returning) + " is not in the ring");
     }
     const auto back = static_cast<std::uint32_t>(ring.node_index(returning));
+    if (detail::uses_domains(options)) {
+        return detail::rule_hint_return(ring, back, options);
+    }
     const std::vector<const NodeId*> ids = detail::ids_of(ring);
     std::vector<bool> down = detail::down_flags(options.down, ids);
     down[back] = true;

@@ -6,7 +6,9 @@
 #ifndef RINGPLAN_PLACEMENT_HPP
 #define RINGPLAN_PLACEMENT_HPP
 
+#include <ringplan/detail/ring_view.hpp>
 #include <ringplan/error.hpp>
+#include <ringplan/handoff.hpp>
 #include <ringplan/ring.hpp>
 #include <ringplan/token.hpp>
 #include <ringplan/topology.hpp>
@@ -14,6 +16,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <utility>
 #include <vector>
 
 RINGPLAN_NAMESPACE_BEGIN
@@ -92,6 +96,77 @@ public:
             out[i] = &ring_->node_at(nodes[i]);
         }
         return n;
+    }
+
+    /// The sloppy-quorum preference list of token `t` under the rule (Dynamo, SOSP 2007,
+    /// §4.6, kept in the datacenter): the healthy replicas in the rule's order, then for each
+    /// down replica, in that order, a fallback with a hint naming it: the first healthy node
+    /// clockwise that is no replica and no other fallback, in the down node's datacenter,
+    /// preferring its rack. A down replica whose datacenter has no healthy node left gets no
+    /// fallback (the list is shorter). Under distinct_nodes without racks this is
+    /// ringplan::preference_list_at. `is_up(const NodeId&) -> bool` is called at most once per
+    /// node. Errors: empty_ring.
+    template <class IsUp>
+    [[nodiscard]] std::vector<PreferenceEntry<NodeId>> preference_list_at(Token t,
+                                                                          IsUp&& is_up) const {
+        const std::size_t start = ring_->vnode_at(t);  // empty_ring
+        std::vector<std::uint32_t> homes(max_replicas());
+        std::vector<std::uint32_t> racks(max_replicas());
+        std::vector<detail::DcState> state(table_.dc_name.size());
+        std::size_t n = detail::walk_replicas(table_, ring_->vnode_owners(), ring_->vnode_count(),
+                                              start, homes.data(), racks.data(), state.data());
+        homes.resize(n);
+        homes.erase(detail::unique_in_order(homes.begin(), homes.end()), homes.end());
+        std::vector<signed char> known(ring_->node_count(), -1);
+        const auto up = [&](std::uint32_t node) {
+            if (known[node] < 0) {
+                known[node] = static_cast<bool>(is_up(ring_->node_at(node))) ? 1 : 0;
+            }
+            return known[node] == 1;
+        };
+        std::vector<detail::RuleEntry> raw;
+        detail::rule_preference(table_, ring_->vnode_owners(), ring_->vnode_count(), start,
+                                homes.data(), homes.size(), up, raw);
+        std::vector<PreferenceEntry<NodeId>> out;
+        out.reserve(raw.size());
+        for (const detail::RuleEntry& e : raw) {
+            PreferenceEntry<NodeId> entry{ring_->node_at(e.node), std::nullopt};
+            if (e.hint != detail::DomainTable::none) {
+                entry.hint = ring_->node_at(e.hint);
+            }
+            out.push_back(std::move(entry));
+        }
+        return out;
+    }
+    /// preference_list_at for the token of `key`.
+    template <class Key, class IsUp>
+    [[nodiscard]] std::vector<PreferenceEntry<NodeId>> preference_list(const Key& key,
+                                                                       IsUp&& is_up) const {
+        return preference_list_at(ring_->key_token(key), std::forward<IsUp>(is_up));
+    }
+
+    /// The share of the ring `node` holds a replica of under the rule, in [0, 1]: what it
+    /// streams away when it leaves. One walk per vnode of the ring. Errors: unknown_node.
+    template <class K, class = detail::IdArg<NodeId, K>>
+    [[nodiscard]] double replicated_share(const K& node) const {
+        const auto index = static_cast<std::uint32_t>(ring_->node_index(node));
+        const std::size_t size = ring_->vnode_count();
+        std::vector<std::uint32_t> homes(max_replicas());
+        std::vector<std::uint32_t> racks(max_replicas());
+        std::vector<detail::DcState> state(table_.dc_name.size());
+        double share = 0;
+        for (std::size_t i = 0; i < size; ++i) {
+            const std::size_t n = detail::walk_replicas(table_, ring_->vnode_owners(), size, i,
+                                                        homes.data(), racks.data(), state.data());
+            if (!detail::holds(homes.data(), n, index)) {
+                continue;
+            }
+            const Token hi = ring_->vnode_token(i);
+            const Token lo = ring_->vnode_token(i == 0 ? size - 1 : i - 1);
+            detail::for_each_range(lo, hi, i == 0, i == 0 && lo == hi,
+                                   [&](const TokenRange& r) { share += r.fraction(); });
+        }
+        return share;
     }
 
     /// The most replicas a key can get: the policy's total rf.

@@ -414,6 +414,19 @@ inline bool holds(const std::uint32_t* list, std::size_t size, std::uint32_t v) 
     return std::find(list, list + size, v) != list + size;
 }
 
+// Drops later repeats, keeping the first of each value in place (the driver's rule can list a
+// node twice; a replica set holds it once). Returns the new end. Quadratic: lists are short.
+template <class It>
+It unique_in_order(It first, It last) {
+    It out = first;
+    for (It it = first; it != last; ++it) {
+        if (std::find(first, out, *it) == out) {
+            *out++ = *it;
+        }
+    }
+    return out;
+}
+
 // Per-walk state of one datacenter, kept on the stack for up to 8 datacenters.
 struct DcState {
     std::int64_t left = 0;     // replicas still wanted there
@@ -541,6 +554,60 @@ inline std::size_t walk_replicas(const DomainTable& t, const std::uint32_t* owne
         }
     }
     return n;
+}
+
+// One entry of a preference list in node indices: `hint` is the down home replica a fallback
+// stands in for, or none for a home replica.
+struct RuleEntry {
+    std::uint32_t node;
+    std::uint32_t hint;
+};
+
+// The preference list of the range owned by position `start` under a rule, from its replica
+// list `homes` (deduplicated): the healthy homes in the rule's order, then for each down home
+// in that order a fallback: the first healthy node clockwise that is not a home nor already a
+// fallback, in the down node's datacenter, preferring its rack (Cassandra keeps hints and
+// replacements in the datacenter; a rack-mate keeps the rack's share of failures). A down
+// home with no healthy node left in its datacenter gets none. up(n) is asked at most once a
+// node (the caller caches it).
+template <class Up>
+void rule_preference(const DomainTable& t, const std::uint32_t* owners, std::size_t size,
+                     std::size_t start, const std::uint32_t* homes, std::size_t count, Up&& up,
+                     std::vector<RuleEntry>& out) {
+    out.clear();
+    for (std::size_t k = 0; k < count; ++k) {
+        if (up(homes[k])) {
+            out.push_back(RuleEntry{homes[k], DomainTable::none});
+        }
+    }
+    for (std::size_t k = 0; k < count; ++k) {
+        const std::uint32_t h = homes[k];
+        if (up(h)) {
+            continue;
+        }
+        std::uint32_t same_dc = DomainTable::none;
+        std::uint32_t same_rack = DomainTable::none;
+        for (std::size_t step = 0; step < size && same_rack == DomainTable::none; ++step) {
+            std::size_t p = start + step;
+            p = p >= size ? p - size : p;
+            const std::uint32_t n = owners[p];
+            if (t.dc[n] != t.dc[h] || holds(homes, count, n) ||
+                std::any_of(out.begin(), out.end(),
+                            [&](const RuleEntry& e) { return e.node == n; }) ||
+                !up(n)) {
+                continue;
+            }
+            if (t.rack[n] == t.rack[h]) {
+                same_rack = n;
+            } else if (same_dc == DomainTable::none) {
+                same_dc = n;
+            }
+        }
+        const std::uint32_t f = same_rack != DomainTable::none ? same_rack : same_dc;
+        if (f != DomainTable::none) {
+            out.push_back(RuleEntry{f, h});
+        }
+    }
 }
 
 }  // namespace detail

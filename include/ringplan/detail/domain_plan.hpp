@@ -87,15 +87,12 @@ public:
     const std::vector<std::uint32_t>& at(std::size_t pos) {
         const std::size_t n = walk_replicas(table_, owners_.data(), owners_.size(), pos,
                                             out_.data(), racks_.data(), state_.data());
-        list_.clear();
-        for (std::size_t k = 0; k < n; ++k) {
-            if (std::find(list_.begin(), list_.end(), out_[k]) == list_.end()) {
-                list_.push_back(out_[k]);
-            }
-        }
+        list_.assign(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(n));
+        list_.erase(unique_in_order(list_.begin(), list_.end()), list_.end());
         return list_;
     }
     const DomainTable& table() const noexcept { return table_; }
+    const std::vector<std::uint32_t>& owners() const noexcept { return owners_; }
 
 private:
     std::vector<std::uint32_t> owners_;
