@@ -13,12 +13,15 @@
 #include <ringplan/rf.hpp>
 #include <ringplan/ring.hpp>
 #include <ringplan/token.hpp>
+#include <ringplan/topology.hpp>
 #include <ringplan/version.hpp>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,6 +52,17 @@ struct AllocateOptions {
     /// are ignored, so one list can name the whole cluster; the allocated node's own weight is
     /// `weight`.
     std::vector<std::pair<NodeId, std::uint32_t>> weights;
+    /// A replica rule with failure domains (topology.hpp), or unset. Under a rack-aware or
+    /// network-topology rule the node's tokens balance the replicas that rule gives its group,
+    /// and `rfs` is not read: the group is the node's datacenter at that datacenter's rf (the
+    /// whole ring for rack_aware); when the datacenter has exactly rf racks (rf > 1), each rack
+    /// holds every range once, so the group is the node's rack at rf 1. Both are exact for
+    /// datacenters of one rack and of rf racks; with other rack counts the datacenter's
+    /// distinct-node ownership stands in for the rule's (docs/topology.md, "Token
+    /// allocation"). A distinct_nodes rule changes nothing.
+    std::optional<ReplicaPolicy> policy;
+    /// Where the nodes sit, the allocated node included (needed with `policy`).
+    Topology<NodeId> topology;
 };
 
 /// `count` tokens spread evenly over the ring: seed node `index` of `of` seed nodes gets slots
@@ -66,12 +80,15 @@ struct AllocateOptions {
 /// replicated ownership / weight over the nodes divided by its mean squared (docs/balance.md).
 /// Existing tokens never move, and no token of the result is held by the ring. Deterministic: the
 /// same ring, node and options give the same tokens, whatever order the ring was built in. An empty
-/// ring gives evenly_spaced_tokens. Racks are not considered. Cost: every range of the ring is
+/// ring gives evenly_spaced_tokens. Under a rack-aware or network-topology rule
+/// (options.policy) the tokens balance the node's datacenter or rack (AllocateOptions::policy).
+/// Cost: every range of the ring is
 /// scored once, O(vnodes x rf^2), then each token re-scores a few candidates lazily and copies the
 /// token array: O(vnodes x rf^2 + tokens x vnodes) in all for the usual case; O(vnodes x rfs)
 /// memory.
 /// Errors: duplicate_node, zero_vnodes, too_many_vnodes, invalid_rf (rfs empty),
-/// invalid_weight (a weight of 0), duplicate_node (a member weighted twice).
+/// invalid_weight (a weight of 0), duplicate_node (a member weighted twice), invalid_topology
+/// (under a rule: the node or a member without a location).
 template <class Hash, class NodeId>
 [[nodiscard]] std::vector<Token> allocate_tokens(
     const Ring<Hash, NodeId>& ring, const detail::Id<NodeId>& node, std::uint32_t tokens,
@@ -597,6 +614,110 @@ std::vector<Token> allocate(const Ring<Hash, NodeId>& ring, std::size_t node, st
     return out;
 }
 
+// Under a rule (AllocateOptions::policy): the tokens of `node` (index `index` in the ring,
+// node_count() for a new node) balanced within its group, the group's vnodes cut out of the
+// ring's arrays. A token another group holds is moved up to the next free one: groups are
+// balanced apart, and a token shared across groups would be refused by the ring.
+template <class Hash, class NodeId>
+std::vector<Token> allocate_in_group(const Ring<Hash, NodeId>& ring, const NodeId& node,
+                                     std::size_t index, std::uint32_t count,
+                                     const AllocateOptions<NodeId>& options) {
+    const ReplicaPolicy& policy = *options.policy;
+    const bool whole_ring = policy.kind() == ReplicaPolicy::Kind::rack_aware;
+    const Location* where = options.topology.find(node);
+    if (where == nullptr) {
+        raise(Errc::invalid_topology,
+              "node " + describe(node) + " has no location in AllocateOptions::topology");
+    }
+    const std::size_t n = ring.node_count();
+    std::vector<const Location*> located(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        located[i] = options.topology.find(ring.node_at(i));
+        if (located[i] == nullptr) {
+            raise(Errc::invalid_topology, "node " + describe(ring.node_at(i)) +
+                                              " is in the ring but has no location in "
+                                              "AllocateOptions::topology");
+        }
+    }
+    const auto in_dc = [&](const Location& l) {
+        return whole_ring || l.datacenter == where->datacenter;
+    };
+    // The datacenter's racks, the node's own included.
+    std::vector<std::pair<std::string_view, std::string_view>> racks;
+    const auto note_rack = [&](const Location& l) {
+        const auto key = std::make_pair(std::string_view(l.datacenter), std::string_view(l.rack));
+        if (std::find(racks.begin(), racks.end(), key) == racks.end()) {
+            racks.push_back(key);
+        }
+    };
+    note_rack(*where);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (in_dc(*located[i])) {
+            note_rack(*located[i]);
+        }
+    }
+    const std::size_t rf = whole_ring ? policy.total_rf().value() : policy.rf_of(where->datacenter);
+    const bool by_rack = rf > 1 && racks.size() == rf;
+    std::vector<std::uint32_t> group_of(n, DomainTable::none);
+    std::uint32_t members = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const Location& l = *located[i];
+        if (in_dc(l) &&
+            (!by_rack || (l.datacenter == where->datacenter && l.rack == where->rack))) {
+            group_of[i] = members++;
+        }
+    }
+    const std::vector<double> all = allocation_weights(ring, index, options);
+    std::vector<double> weights(members, 1.0);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (group_of[i] != DomainTable::none) {
+            weights[group_of[i]] = all[i];
+        }
+    }
+    std::uint32_t own = index < n ? group_of[index] : members;
+    if (own == DomainTable::none) {
+        own = members;  // a member moved to another group: it joins this one afresh
+    }
+    if (own == members) {
+        weights.push_back(all[index < n ? index : n]);
+    }
+    std::vector<Token> tokens;
+    std::vector<std::uint32_t> owners;
+    for (std::size_t i = 0; i < ring.vnode_count(); ++i) {
+        const std::uint32_t g = group_of[ring.vnode_owner(i)];
+        if (g != DomainTable::none) {
+            tokens.push_back(ring.vnode_token(i));
+            owners.push_back(g);
+        }
+    }
+    std::vector<Token> out;
+    if (tokens.empty()) {
+        out = evenly_spaced_tokens(count);
+    } else {
+        TokenAllocator allocator(tokens.data(), owners.data(), tokens.size(), std::move(weights),
+                                 own, std::vector<Rf>{Rf(std::max<std::size_t>(rf, 1))}, count);
+        out.reserve(count);
+        for (std::uint32_t i = 0; i < count; ++i) {
+            out.push_back(allocator.add_one());
+        }
+    }
+    std::sort(out.begin(), out.end());
+    const Token* all_tokens = ring.vnode_tokens();
+    const Token* all_end = all_tokens + ring.vnode_count();
+    for (std::size_t k = 0; k < out.size(); ++k) {
+        while (std::binary_search(all_tokens, all_end, out[k]) || (k > 0 && out[k] <= out[k - 1])) {
+            out[k] = k > 0 && out[k] <= out[k - 1] ? out[k - 1] + 1 : out[k] + 1;
+        }
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+template <class NodeId>
+bool allocates_in_group(const AllocateOptions<NodeId>& options) {
+    return options.policy.has_value() && options.policy->needs_topology();
+}
+
 }  // namespace detail
 
 inline std::vector<Token> evenly_spaced_tokens(std::uint32_t count, std::uint32_t index,
@@ -635,6 +756,9 @@ std::vector<Token> allocate_tokens(const Ring<Hash, NodeId>& ring, const detail:
                                    std::uint32_t tokens,
                                    const AllocateOptions<detail::Id<NodeId>>& options) {
     ring.check_addable(node, tokens);
+    if (detail::allocates_in_group(options)) {
+        return detail::allocate_in_group(ring, node, ring.node_count(), tokens, options);
+    }
     std::vector<double> weights = detail::allocation_weights(ring, ring.node_count(), options);
     if (ring.empty()) {
         return evenly_spaced_tokens(tokens);
@@ -655,6 +779,9 @@ std::vector<Token> allocate_extra_tokens(const Ring<Hash, NodeId>& ring,
         detail::raise(Errc::too_many_vnodes, "node " + detail::describe(node) + ": " +
                                                  std::to_string(extra) +
                                                  " more tokens is more than a ring holds");
+    }
+    if (detail::allocates_in_group(options)) {
+        return detail::allocate_in_group(ring, node, index, extra, options);
     }
     std::vector<double> weights = detail::allocation_weights(ring, index, options);
     return detail::allocate(ring, index, extra, std::move(weights), options.rfs);
