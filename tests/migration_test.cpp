@@ -1079,10 +1079,7 @@ TEST_CASE("migration: the rule survives a restart", "[migration][topology]") {
 
     // Lines: 1 header, 2 options, 3 down, 4 rule, 5 locations, 6.. location.
     const auto broken = [&](const std::string& from, const std::string& to) {
-        std::string t = text;
-        const auto at = t.find(from);
-        REQUIRE(at != std::string::npos);
-        return t.replace(at, from.size(), to);
+        return rp_test::replaced(text, from, to);
     };
     expect_error(
         [&] {
