@@ -810,6 +810,26 @@ TEST_CASE("under a network-topology rule, plans, summaries and shares follow the
         // dc1's racks: each range has a replica on r2's other node, so nothing is under.
         CHECK(removed[0]->plan.datacenters[0].under_replicated.empty());
     }
+    SECTION("a node back before its removal rejoins at its location") {
+        Driver d{m, c.ids, {}, 2s};
+        d.stop("dc2-r1-a");  // left already
+        d.stop("dc1-r3-a");
+        d.run_until(18s);
+        REQUIRE(d.m.state("dc1-r3-a") == NodeState::down);
+        const Membership down = d.m;
+        expect_error(
+            [&] {
+                d.m.join_request("dc1-r3-a", d.t, Location{"dc1", "r1"});
+            },
+            Errc::invalid_topology, "rejoins at its location");
+        CHECK(d.m == down);
+        const auto back = d.m.join_request("dc1-r3-a", d.t, Location{"dc1", "r3"});
+        REQUIRE(back.size() == 1);
+        CHECK(back[0].kind == ChangeKind::rejoin);
+        CHECK(back[0].plan_kind == PlanKind::hint_return);
+        CHECK(back[0].plan.rf == Rf{5});  // the rule's total
+        CHECK(d.m.topology() == m.topology());
+    }
 }
 
 TEST_CASE("the rule's errors: founders without a location, a rack rule in partition mode",
