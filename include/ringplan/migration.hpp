@@ -238,8 +238,8 @@ public:
     /// each move's candidate sources are the live old replicas of its whole range (the planned
     /// source first), and cleanup() lists (range, node) for every live old replica that is not
     /// a new replica. Keeps both layouts (read_from, write_to). With options.policy, the rule
-    /// replaces rf everywhere: the plan is diff with PlanOptions::policy and ::topology, and
-    /// the layouts are Placement's replica sets. Cost: the diff, plus O((vnodes of both) x rf)
+    /// replaces rf everywhere: the plan is diff with PlanOptions::policy and PlanOptions::topology,
+    /// and the layouts are Placement's replica sets. Cost: the diff, plus O((vnodes of both) x rf)
     /// replica lists and O(moves x segments they span) for sources.
     /// Errors: invalid_limit (options), unknown_node (a down node in neither ring),
     /// invalid_topology (a member of either ring without a location when the rule needs one).
