@@ -496,15 +496,25 @@ TEST_CASE("decisions depend on the observations only, not on the order of the fo
 TEST_CASE("random observations keep the machine's invariants, and a refusal changes nothing",
           "[cluster][property]") {
     const std::vector<std::string> pool = {"a", "b", "c", "d", "e", "f"};
-    for (int mode = 0; mode < 2; ++mode) {
+    // Mode 2: ring mode under a network-topology rule; f has no location until a join gives
+    // one, and a join may name another location than the known one.
+    const ringplan::Topology<std::string> places{{"a", {"dc1", "r1"}},
+                                                 {"b", {"dc1", "r2"}},
+                                                 {"c", {"dc2", "r1"}},
+                                                 {"d", {"dc2", "r2"}},
+                                                 {"e", {"dc1", "r1"}}};
+    for (int mode = 0; mode < 3; ++mode) {
         for (std::uint64_t seed = 1; seed <= 40; ++seed) {
             auto o = fixed_options(ms(static_cast<std::int64_t>(seed % 3) * 20000));
             if (mode == 1) {
                 o.partitions = 12;
             }
+            if (mode == 2) {
+                o.policy = ringplan::ReplicaPolicy::network_topology({{"dc1", 2}, {"dc2", 1}});
+            }
             rp_test::SplitMix64 rng{seed};
             auto next = [&rng](std::uint64_t n) { return rng.next() % n; };
-            Membership m({"a", "b", "c"}, 0ms, o);
+            Membership m({"a", "b", "c"}, 0ms, o, mode == 2 ? places : ringplan::Topology<>{});
             ms t{0};
             std::uint64_t last_epoch = m.epoch();
             for (int step = 0; step < 400; ++step) {
@@ -519,7 +529,11 @@ TEST_CASE("random observations keep the machine's invariants, and a refusal chan
                             cs = m.heartbeat(id, t);
                             break;
                         case 2:
-                            cs = m.join_request(id, t);
+                            if (mode == 2 && next(2) == 0) {
+                                cs = m.join_request(id, t, ringplan::Location{"dc2", "r3"});
+                            } else {
+                                cs = m.join_request(id, t);
+                            }
                             break;
                         case 3:
                             cs = m.leave_request(id, t);
@@ -559,10 +573,18 @@ TEST_CASE("random observations keep the machine's invariants, and a refusal chan
                     CHECK(m.detector().monitors(node) ==
                           (s != NodeState::left && s != NodeState::removed));
                 }
-                if (mode == 0) {
+                if (mode != 1) {
                     CHECK(m.ring().nodes() == owners);
                 } else {
                     CHECK(m.partition_map().nodes() == owners);
+                }
+                if (mode == 2) {
+                    for (const auto& node : m.members()) {  // the rule's precondition holds
+                        CHECK(m.topology().find(node) != nullptr);
+                    }
+                    if (step % 25 == 0) {
+                        CHECK(Membership::from_text(m.to_text()) == m);
+                    }
                 }
                 // At most one join or leave streams, and it is the node in that state.
                 const auto f = m.in_flight();
