@@ -1028,6 +1028,23 @@ TEST_CASE("migration: plans under a rule, and their errors", "[migration][topolo
             (void)range;
         }
     }
+    SECTION("a rack that loses power: the two-ring form with its nodes down") {
+        Ring without = c.ring;
+        Options o = c.options();
+        for (const auto& id : c.topology.nodes_in("dc1", "r2")) {
+            without.remove_node(id);
+            o.down.push_back(id);
+        }
+        const Runner r(c.ring, without, Rf{1}, o);
+        const auto plan = ringplan::plan_crash_rack(c.ring, "dc1", "r2", po);
+        REQUIRE(r.moves().size() == plan.moves.size());
+        for (std::size_t i = 0; i < plan.moves.size(); ++i) {
+            CHECK(r.moves()[i].range == plan.moves[i].range);
+            CHECK(r.moves()[i].to == plan.moves[i].to);
+            CHECK(r.moves()[i].sources.front() == plan.moves[i].from);
+        }
+        CHECK(r.lost() == plan.lost);
+    }
     SECTION("a rule the plan was not computed for") {
         const auto plan = ringplan::plan_leave(c.ring, node, Rf{3});
         expect_error([&] { Runner(plan, c.ring, ringplan::PlanOrigin::leave, node, c.options()); },
