@@ -53,6 +53,7 @@
 #include <ringplan/failure_detector.hpp>
 #include <ringplan/membership.hpp>
 #include <ringplan/rf.hpp>
+#include <ringplan/topology.hpp>
 #include <ringplan/xxh3.hpp>
 
 #include <algorithm>
@@ -129,6 +130,12 @@ Scenario lines (times in milliseconds, 0 to 2592000000; '#' starts a comment):
   at <t> leave <id>         the node asks to leave gracefully, streams, then leaves
   at <t> pause <id> <ms>    a long pause (GC): no heartbeats for <ms>
   at <t> end                last: the simulation runs up to <t>
+  rule distinct_nodes <rf> | rule rack_aware <rf> | rule network_topology <dc>=<rf> ...
+                            before the 'at' lines, once: the replica rule (ring mode takes
+                            any, partition mode distinct_nodes); it replaces --rf
+  place <id> <datacenter> [<rack>]
+                            before the 'at' lines: where a node sits (a rack or
+                            network-topology rule needs every member placed)
 Times never go back. Joins and leaves finish (join_done, leave_done with the epoch of the
 node's latest plan) --stream-ms after their plan starts streaming.
 
@@ -136,7 +143,9 @@ Output, in time order:
   <t> <event> <id> epoch=<e>[ away_ms=<n>][ owned=<f>]
       event: suspect, down, up, rejoin, removed, join, leaving, left, replan
   <t> plan <kind> epoch=<e> moves=<n> moved=<f> lost=<f>[ copies=<n> catch_ups=<n>]
-      after the change that carries a plan; kind: join, leave, crash, hint_return
+          [ under=<f>]
+      after the change that carries a plan; kind: join, leave, crash, hint_return; under
+      (with a rule): the share left with fewer replicas than the rule asks
   <t> refused <what> <id>: <message>
       the machine refused a request (the run goes on), or the process can not do what the
       line says (restart a running node; crash, pause or make a stopped one leave)
@@ -435,6 +444,8 @@ struct Scenario {
     std::vector<std::uint32_t> founders;  // the nodes line, as indices into ids
     std::vector<Event> events;            // in file order (times never go back)
     std::int64_t end = 0;
+    std::optional<ringplan::ReplicaPolicy> rule;
+    ringplan::Topology<std::string> places;
 };
 
 std::vector<std::string_view> fields_of(std::string_view line) {
@@ -531,9 +542,17 @@ private:
             }
             return;
         }
+        if (f[0] == "rule" || f[0] == "place") {
+            if (last_time_line_ != 0) {
+                fail(n, "'" + std::string(f[0]) + "' must come before the 'at' lines");
+            }
+            f[0] == "rule" ? parse_rule(n, f) : parse_place(n, f);
+            return;
+        }
         if (f[0] != "at") {
             fail(n, "unknown verb " + in_quotes(f[0]) +
-                        " (a line is 'nodes <id> ...' or 'at <t> <verb> ...')");
+                        " (a line is 'nodes <id> ...', 'rule ...', 'place ...' or 'at <t> <verb> "
+                        "...')");
         }
         if (nodes_line_ == 0) {
             fail(n, "'nodes <id> ...' must come first");
@@ -604,6 +623,63 @@ private:
         events_.push_back(e);
     }
 
+    /// rule distinct_nodes <rf> | rule rack_aware <rf> | rule network_topology <dc>=<rf> ...
+    void parse_rule(std::size_t n, const std::vector<std::string_view>& f) {
+        if (rule_line_ != 0) {
+            fail(n, "a second 'rule' line (the first is line " + std::to_string(rule_line_) + ")");
+        }
+        rule_line_ = n;
+        const auto rf_of = [&](std::string_view text, std::uint64_t min) {
+            const std::optional<std::uint64_t> v = parse_whole(text, min, max_rf);
+            if (!v) {
+                fail(n, "rf " + in_quotes(text) + " is not a whole number from " +
+                            std::to_string(min) + " to " + std::to_string(max_rf));
+            }
+            return static_cast<std::uint32_t>(*v);
+        };
+        try {
+            if ((f.size() == 3) && (f[1] == "distinct_nodes" || f[1] == "rack_aware")) {
+                const ringplan::Rf rf{rf_of(f[2], 1)};
+                rule_ = f[1] == "rack_aware" ? ringplan::ReplicaPolicy::rack_aware(rf)
+                                             : ringplan::ReplicaPolicy::distinct_nodes(rf);
+                return;
+            }
+            if (f.size() >= 3 && f[1] == "network_topology") {
+                std::vector<ringplan::DatacenterRf> rfs;
+                for (std::size_t k = 2; k < f.size(); ++k) {
+                    const std::size_t eq = f[k].find('=');
+                    if (eq == std::string_view::npos || eq == 0) {
+                        fail(n, "expected <datacenter>=<rf>, got " + in_quotes(f[k]));
+                    }
+                    rfs.push_back({std::string(f[k].substr(0, eq)), rf_of(f[k].substr(eq + 1), 0)});
+                }
+                rule_ = ringplan::ReplicaPolicy::network_topology(std::move(rfs));
+                return;
+            }
+        } catch (const ringplan::Error& e) {
+            fail(n, e.what());
+        }
+        fail(n,
+             "expected 'rule distinct_nodes <rf>', 'rule rack_aware <rf>' or "
+             "'rule network_topology <dc>=<rf> ...'");
+    }
+
+    /// place <id> <datacenter> [<rack>]
+    void parse_place(std::size_t n, const std::vector<std::string_view>& f) {
+        if (f.size() != 3 && f.size() != 4) {
+            fail(n, "expected 'place <id> <datacenter> [<rack>]'");
+        }
+        const std::string problem = id_problem(f[1]);
+        if (!problem.empty()) {
+            fail(n, problem);
+        }
+        if (places_.find(f[1]) != nullptr) {
+            fail(n, "node " + in_quotes(f[1]) + " is placed twice");
+        }
+        places_.set(std::string(f[1]), std::string(f[2]),
+                    f.size() == 4 ? std::string(f[3]) : std::string());
+    }
+
     /// A time or length in milliseconds: a whole number from 0 to max_time_ms.
     std::int64_t parse_ms(std::size_t n, std::string_view text, const char* what) const {
         if (!text.empty() && text[0] == '-') {
@@ -666,6 +742,8 @@ private:
             e.node = rank[e.node];
         }
         s.end = end_;
+        s.rule = rule_;
+        s.places = std::move(places_);
         return s;
     }
 
@@ -679,6 +757,9 @@ private:
     std::int64_t end_ = 0;
     std::int64_t last_time_ = 0;
     std::size_t last_time_line_ = 0;
+    std::size_t rule_line_ = 0;
+    std::optional<ringplan::ReplicaPolicy> rule_;
+    ringplan::Topology<std::string> places_;
 };
 
 Scenario read_scenario(const std::string& path) {
@@ -852,9 +933,13 @@ public:
             founders.push_back(s.ids[f]);
         }
         try {
-            machine_.emplace(founders, Ms(0), m);
+            ringplan::MembershipOptions with_rule = m;
+            with_rule.policy = s.rule;
+            machine_.emplace(founders, Ms(0), with_rule, s.places);
         } catch (const ringplan::Error& e) {
-            throw Failure(std::string("the options do not make a membership machine: ") + e.what());
+            throw Failure(
+                std::string("the options and the scenario do not make a membership machine: ") +
+                e.what());
         }
         const std::uint64_t nodes = s.ids.size();
         // Measured: deciding copies about 1 us of state per node; a partition plan costs
@@ -1043,6 +1128,9 @@ private:
                 [](const auto& e) { return e.action == ringplan::PartitionAction::catch_up; });
             plan += " copies=" + std::to_string(c.partitions.copies) +
                     " catch_ups=" + std::to_string(catch_ups);
+        }
+        if (s_.rule) {
+            plan += " under=" + fraction(sum.under_replicated);
         }
         out_.end_line();
     }

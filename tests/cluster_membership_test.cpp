@@ -496,15 +496,25 @@ TEST_CASE("decisions depend on the observations only, not on the order of the fo
 TEST_CASE("random observations keep the machine's invariants, and a refusal changes nothing",
           "[cluster][property]") {
     const std::vector<std::string> pool = {"a", "b", "c", "d", "e", "f"};
-    for (int mode = 0; mode < 2; ++mode) {
+    // Mode 2: ring mode under a network-topology rule; f has no location until a join gives
+    // one, and a join may name another location than the known one.
+    const ringplan::Topology<std::string> places{{"a", {"dc1", "r1"}},
+                                                 {"b", {"dc1", "r2"}},
+                                                 {"c", {"dc2", "r1"}},
+                                                 {"d", {"dc2", "r2"}},
+                                                 {"e", {"dc1", "r1"}}};
+    for (int mode = 0; mode < 3; ++mode) {
         for (std::uint64_t seed = 1; seed <= 40; ++seed) {
             auto o = fixed_options(ms(static_cast<std::int64_t>(seed % 3) * 20000));
             if (mode == 1) {
                 o.partitions = 12;
             }
+            if (mode == 2) {
+                o.policy = ringplan::ReplicaPolicy::network_topology({{"dc1", 2}, {"dc2", 1}});
+            }
             rp_test::SplitMix64 rng{seed};
             auto next = [&rng](std::uint64_t n) { return rng.next() % n; };
-            Membership m({"a", "b", "c"}, 0ms, o);
+            Membership m({"a", "b", "c"}, 0ms, o, mode == 2 ? places : ringplan::Topology<>{});
             ms t{0};
             std::uint64_t last_epoch = m.epoch();
             for (int step = 0; step < 400; ++step) {
@@ -519,7 +529,11 @@ TEST_CASE("random observations keep the machine's invariants, and a refusal chan
                             cs = m.heartbeat(id, t);
                             break;
                         case 2:
-                            cs = m.join_request(id, t);
+                            if (mode == 2 && next(2) == 0) {
+                                cs = m.join_request(id, t, ringplan::Location{"dc2", "r3"});
+                            } else {
+                                cs = m.join_request(id, t);
+                            }
                             break;
                         case 3:
                             cs = m.leave_request(id, t);
@@ -559,10 +573,18 @@ TEST_CASE("random observations keep the machine's invariants, and a refusal chan
                     CHECK(m.detector().monitors(node) ==
                           (s != NodeState::left && s != NodeState::removed));
                 }
-                if (mode == 0) {
+                if (mode != 1) {
                     CHECK(m.ring().nodes() == owners);
                 } else {
                     CHECK(m.partition_map().nodes() == owners);
+                }
+                if (mode == 2) {
+                    for (const auto& node : m.members()) {  // the rule's precondition holds
+                        CHECK(m.topology().find(node) != nullptr);
+                    }
+                    if (step % 25 == 0) {
+                        CHECK(Membership::from_text(m.to_text()) == m);
+                    }
                 }
                 // At most one join or leave streams, and it is the node in that state.
                 const auto f = m.in_flight();
@@ -624,10 +646,7 @@ TEST_CASE("a text that is not a machine's is refused, naming the line", "[cluste
     m.leave_request("b", 1s);
     const std::string text = m.to_text();
     auto replace = [&](const std::string& from, const std::string& to) {
-        std::string t = text;
-        const auto at = t.find(from);
-        REQUIRE(at != std::string::npos);
-        return t.replace(at, from.size(), to);
+        return rp_test::replaced(text, from, to);
     };
     expect_error([&] { (void)Membership::from_text(""); }, Errc::parse_error, "line 1:");
     expect_error([&] { (void)Membership::from_text(replace("ringplan-membership 1", "x")); },
@@ -710,4 +729,223 @@ TEST_CASE(
     REQUIRE(rejoin.size() == 1);
     CHECK(rejoin[0]->away == 16s);  // last heartbeat at 120 s, back at 136 s
     CHECK(d.of(ChangeKind::removed, "n2").empty());
+}
+
+// ---- replica rules ----------------------------------------------------------------------------
+
+namespace {
+
+using ringplan::Location;
+using ringplan::ReplicaPolicy;
+using Topology = ringplan::Topology<std::string>;
+
+// dc1: 3 racks of 2 nodes; dc2: 2 racks of 1 node. dc1 keeps 3 replicas, dc2 keeps 2.
+struct RuleCluster {
+    std::vector<std::string> ids;
+    Topology topology;
+    ringplan::MembershipOptions options = fixed_options(20s);
+
+    RuleCluster() {
+        for (const char* rack : {"r1", "r2", "r3"}) {
+            for (const char* n : {"a", "b"}) {
+                ids.push_back(std::string("dc1-") + rack + "-" + n);
+                topology.set(ids.back(), "dc1", rack);
+            }
+        }
+        for (const char* rack : {"r1", "r2"}) {
+            ids.push_back(std::string("dc2-") + rack + "-a");
+            topology.set(ids.back(), "dc2", rack);
+        }
+        options.policy = ReplicaPolicy::network_topology({{"dc1", 3}, {"dc2", 2}});
+        options.vnodes = 8;
+    }
+    ringplan::PlanOptions<std::string> plan_options(const Topology& t) const {
+        ringplan::PlanOptions<std::string> po;
+        po.policy = options.policy;
+        po.topology = t;
+        return po;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("under a network-topology rule, plans, summaries and shares follow the rule",
+          "[cluster][topology]") {
+    const RuleCluster c;
+    Membership m(c.ids, 0ms, c.options, c.topology);
+    CHECK(m.topology() == c.topology);
+    const ringplan::Ring<> ring = m.ring();
+
+    // A leave in dc2 leaves it one node for an rf of 2: under-replicated everywhere, which
+    // the first 5 of 7 nodes would not be.
+    const auto leave = m.leave_request("dc2-r1-a", 1s);
+    REQUIRE(leave.size() == 1);
+    const auto expected = ringplan::plan_leave(ring, "dc2-r1-a", c.plan_options(c.topology));
+    CHECK(leave[0].plan.moves == expected.moves);
+    CHECK(leave[0].plan.rf == Rf{5});
+    CHECK(leave[0].summary().under_replicated == Approx(1.0));
+    CHECK(ringplan::plan_leave(ring, "dc2-r1-a", Rf{5}).under_replicated.empty());
+    REQUIRE(leave[0].plan.datacenters.size() == 2);
+    CHECK(leave[0].plan.datacenters[1].datacenter == "dc2");
+    CHECK(leave[0].plan.datacenters[1].under_replicated ==
+          std::vector<ringplan::TokenRange>{{0, ringplan::max_token}});
+    // Both dc2 nodes hold every range under the rule; the first 5 nodes would say less.
+    CHECK(leave[0].owned == Approx(1.0));
+    CHECK(ringplan::replicated_share(ring, "dc2-r1-a", Rf{5}) < 0.9);
+    m.leave_done("dc2-r1-a", leave[0].epoch, 2s);
+
+    SECTION("a join needs a location, given or known") {
+        const Membership before = m;
+        expect_error([&] { m.join_request("dc2-r3-a", 3s); }, Errc::invalid_topology,
+                     "node 'dc2-r3-a' has no location, and the network_topology rule needs one");
+        CHECK(m == before);
+        expect_error(
+            [&] {
+                m.join_request("dc2-r3-a", 3s, Location{"", "r3"});
+            },
+            Errc::invalid_topology, "needs a datacenter");
+        CHECK(m == before);
+        const auto join = m.join_request("dc2-r3-a", 3s, Location{"dc2", "r3"});
+        REQUIRE(join.size() == 1);
+        Topology grown = c.topology;
+        grown.set("dc2-r3-a", "dc2", "r3");
+        CHECK(m.topology() == grown);
+        const auto want = ringplan::plan_join(before.ring(), "dc2-r3-a", 8, c.plan_options(grown));
+        CHECK(join[0].plan.moves == want.moves);
+        CHECK(join[0].summary().under_replicated == 0.0);  // dc2 has 2 nodes again
+        // The node that left comes back with the location it had: none needs to be given.
+        m.join_done("dc2-r3-a", join[0].epoch, 4s);
+        const auto back = m.join_request("dc2-r1-a", 5s);
+        REQUIRE(back.size() == 1);
+        CHECK(back[0].kind == ChangeKind::join);
+    }
+    SECTION("a removal rebuilds by the rule") {
+        Driver d{m, c.ids, {}, 2s};
+        d.stop("dc2-r1-a");  // left already
+        d.stop("dc1-r2-b");
+        d.run_until(50s);
+        const auto removed = d.of(ChangeKind::removed, "dc1-r2-b");
+        REQUIRE(removed.size() == 1);
+        const auto want = ringplan::plan_crash(m.ring(), "dc1-r2-b", c.plan_options(c.topology));
+        CHECK(removed[0]->plan.moves == want.moves);
+        CHECK(removed[0]->plan.lost.empty());
+        // dc1's racks: each range has a replica on r2's other node, so nothing is under.
+        CHECK(removed[0]->plan.datacenters[0].under_replicated.empty());
+    }
+    SECTION("a node back before its removal rejoins at its location") {
+        Driver d{m, c.ids, {}, 2s};
+        d.stop("dc2-r1-a");  // left already
+        d.stop("dc1-r3-a");
+        d.run_until(18s);
+        REQUIRE(d.m.state("dc1-r3-a") == NodeState::down);
+        const Membership down = d.m;
+        expect_error(
+            [&] {
+                d.m.join_request("dc1-r3-a", d.t, Location{"dc1", "r1"});
+            },
+            Errc::invalid_topology, "rejoins at its location");
+        CHECK(d.m == down);
+        const auto back = d.m.join_request("dc1-r3-a", d.t, Location{"dc1", "r3"});
+        REQUIRE(back.size() == 1);
+        CHECK(back[0].kind == ChangeKind::rejoin);
+        CHECK(back[0].plan_kind == PlanKind::hint_return);
+        CHECK(back[0].plan.rf == Rf{5});  // the rule's total
+        CHECK(d.m.topology() == m.topology());
+    }
+}
+
+TEST_CASE("the rule's errors: founders without a location, a rack rule in partition mode",
+          "[cluster][topology]") {
+    const RuleCluster c;
+    Topology partial = c.topology;
+    partial.erase("dc1-r3-b");
+    expect_error([&] { Membership(c.ids, 0ms, c.options, partial); }, Errc::invalid_topology,
+                 "node 'dc1-r3-b' has no location");
+    auto o = c.options;
+    o.partitions = 8;
+    expect_error([&] { Membership(c.ids, 0ms, o, c.topology); }, Errc::invalid_option,
+                 "partition mode takes only the distinct_nodes rule, got network_topology");
+    o.policy = ReplicaPolicy::rack_aware(Rf{2});
+    expect_error([&] { Membership m(o); }, Errc::invalid_option, "got rack_aware");
+    // The distinct-node rule is the rf it carries, in either mode.
+    o.policy = ReplicaPolicy::distinct_nodes(Rf{2});
+    const Membership parts(c.ids, 0ms, o);
+    CHECK(parts.partition_map().rf() == Rf{2});
+    o.partitions = 0;
+    Membership ring_mode(c.ids, 0ms, o);
+    const auto leave = ring_mode.leave_request("dc1-r1-a", 1s);
+    CHECK(leave[0].plan.moves == ringplan::plan_leave(ring_mode.ring(), "dc1-r1-a", Rf{2}).moves);
+}
+
+TEST_CASE("the text form keeps the rule and the locations", "[cluster][text][topology]") {
+    RuleCluster c;
+    c.topology.set("spare 1", "dc 3", "");  // a node that may join later; names to escape
+    Driver d{Membership(c.ids, 0ms, c.options, c.topology), c.ids, {}, 0ms};
+    d.stop("dc1-r1-b");
+    d.run_until(40s);  // dc1-r1-b is removed
+    REQUIRE(d.m.state("dc1-r1-b") == NodeState::removed);
+    d.keep(d.m.join_request("dc1-r1-c", d.t, Location{"dc1", "r1"}));
+    REQUIRE(d.m.in_flight());
+    const std::uint64_t join_epoch = d.log.back().epoch;
+    const std::string text = d.m.to_text();
+    INFO(text);
+    CHECK(text.rfind("ringplan-membership 2\n", 0) == 0);
+    CHECK(text.find("\nrule network_topology server 2 dc1 3 dc2 2\nlocations 10\n") !=
+          std::string::npos);
+    CHECK(text.find("\nlocation spare%201 dc%203 %\n") != std::string::npos);
+    const Membership back = Membership::from_text(text);
+    CHECK(back == d.m);
+    CHECK(back.options().policy == c.options.policy);
+    CHECK(back.topology().at("dc1-r1-c") == Location{"dc1", "r1"});
+    CHECK(back.to_text() == text);
+    // Both go on alike: the join completes, then a leave plans by the rule.
+    Driver a = d;
+    Driver b = d;
+    b.m = back;
+    for (Driver* x : {&a, &b}) {
+        x->log.clear();
+        x->keep(x->m.join_done("dc1-r1-c", join_epoch, x->t));
+        x->start("dc1-r1-c");
+        x->run_until(60s);
+        x->keep(x->m.leave_request("dc2-r2-a", x->t));
+    }
+    CHECK(a.m == b.m);
+    REQUIRE(a.log.size() == b.log.size());
+    REQUIRE(a.log.back().kind == ChangeKind::leaving);
+    CHECK(a.log.back().plan.moves == b.log.back().plan.moves);
+    CHECK(a.log.back().summary().under_replicated == Approx(1.0));  // dc2 keeps 1 of 2
+    // A machine with neither a rule nor locations still writes version 1.
+    CHECK(Membership({"a"}, 0ms).to_text().rfind("ringplan-membership 1\n", 0) == 0);
+
+    // Lines: 1 header, 2 options, 3 rule, 4 locations, 5-14 location, 15 epoch, 16 nodes, 17-
+    // node (ascending: dc1-r1-a first); one location fewer moves dc1-r1-a's node line to 16.
+    auto replace = [&](const std::string& from, const std::string& to) {
+        return rp_test::replaced(text, from, to);
+    };
+    expect_error(
+        [&] {
+            (void)Membership::from_text(replace("network_topology server", "network_topology up"));
+        },
+        Errc::parse_error, "line 3: 'rule network_topology' takes the order");
+    expect_error([&] { (void)Membership::from_text(replace("\nrule ", "\nrole ")); },
+                 Errc::parse_error, "line 3: expected a 'rule' line, got 'role'");
+    expect_error([&] { (void)Membership::from_text(replace("locations 10", "locations x")); },
+                 Errc::parse_error, "line 4: 'locations' takes 1 field");
+    expect_error(
+        [&] {
+            (void)Membership::from_text(
+                replace("location dc1-r1-a dc1 r1", "location dc1-r1-a dc1"));
+        },
+        Errc::parse_error, "line 5: 'location' takes 3 fields");
+    expect_error(
+        [&] {
+            (void)Membership::from_text(
+                replace("locations 10\nlocation dc1-r1-a dc1 r1\n", "locations 9\n"));
+        },
+        Errc::parse_error, "line 16: member 'dc1-r1-a' has no location");
+    expect_error(
+        [&] {
+            (void)Membership::from_text(replace("ringplan-membership 2", "ringplan-membership 1"));
+        },
+        Errc::parse_error, "line 3: expected a 'epoch' line");
 }

@@ -38,6 +38,13 @@ void expect_error(Call&& call, ringplan::Errc code, const std::string& needle = 
     }
 }
 
+// `text` with its first `from` replaced by `to`: a text one edit away from a good one.
+inline std::string replaced(std::string text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
+}
+
 }  // namespace rp_test
 
 #endif  // RINGPLAN_TESTS_EXPECT_ERROR_HPP

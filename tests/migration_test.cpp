@@ -6,6 +6,7 @@
 #include <ringplan/handoff.hpp>
 #include <ringplan/migration.hpp>
 #include <ringplan/partitions.hpp>
+#include <ringplan/placement.hpp>
 #include <ringplan/plan.hpp>
 #include <ringplan/ring.hpp>
 #include <ringplan/xxh3.hpp>
@@ -14,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -506,6 +508,11 @@ struct ModelRun {
     std::mt19937_64 rng;
     Ring before, after;
     Rf rf{1};
+    // Rule runs: every node sits in one of 2 datacenters x 3 racks, and the runner, the
+    // store's initial layout and the final check all follow the rule.
+    bool rules = false;
+    std::optional<ringplan::ReplicaPolicy> policy;
+    ringplan::Topology<std::string> topology;
     std::set<std::string> crashed;
     std::vector<Token> keys;
     std::vector<std::uint64_t> latest;
@@ -517,17 +524,48 @@ struct ModelRun {
     Store store;
     std::size_t restarts = 0, aborts = 0, failures = 0, cleaned = 0;
 
-    explicit ModelRun(std::uint64_t seed) : rng(seed) {}
+    explicit ModelRun(std::uint64_t seed, bool with_rules = false) : rng(seed), rules(with_rules) {}
 
     std::size_t pick(std::size_t n) { return static_cast<std::size_t>(rng() % n); }
 
+    // The replicas of `key` in `ring`: the rule's, or the first rf distinct nodes.
+    std::vector<std::string> replicas(const Ring& ring, Token key) const {
+        if (!policy) {
+            return ring.replicas_at(key, rf);
+        }
+        return ringplan::Placement<ringplan::Xxh3, std::string>(ring, topology, *policy)
+            .replicas_at(key);
+    }
+
+    void locate(const std::string& id) {
+        topology.set(id, "dc" + std::to_string(1 + pick(2)), "r" + std::to_string(1 + pick(3)));
+    }
+
     void setup() {
         static const std::uint32_t vnode_choices[] = {1, 1, 2, 8, 64};
-        const std::size_t n = 2 + pick(6);
+        const std::size_t n = rules ? 4 + pick(8) : 2 + pick(6);
         for (std::size_t i = 0; i < n; ++i) {
             before.add_node("n" + std::to_string(i), vnode_choices[pick(5)]);
+            if (rules) {
+                locate("n" + std::to_string(i));
+            }
         }
         rf = Rf{1 + pick(3)};
+        if (rules) {
+            switch (pick(4)) {
+                case 0:
+                    policy = ringplan::ReplicaPolicy::distinct_nodes(rf);
+                    break;
+                case 1:
+                    policy = ringplan::ReplicaPolicy::rack_aware(rf);
+                    break;
+                default:
+                    policy = ringplan::ReplicaPolicy::network_topology(
+                        {{"dc1", 1 + static_cast<std::uint32_t>(pick(3))}, {"dc2", 2}},
+                        pick(2) == 0 ? ringplan::ReplicaOrder::server
+                                     : ringplan::ReplicaOrder::driver);
+            }
+        }
         after = before;
         std::vector<std::string> ids;
         for (std::size_t i = 0; i < n; ++i) {
@@ -544,6 +582,9 @@ struct ModelRun {
         }
         for (std::size_t j = pick(3); j > 0; --j) {
             after.add_node("j" + std::to_string(j), vnode_choices[pick(5)]);
+            if (rules) {
+                locate("j" + std::to_string(j));
+            }
         }
         for (int k = 0; k < 60; ++k) {
             // Some keys sit on vnode tokens, the edges of the ranges.
@@ -555,7 +596,7 @@ struct ModelRun {
         latest.assign(keys.size(), 1);
         for (std::size_t k = 0; k < keys.size(); ++k) {
             std::size_t live = 0;
-            for (const auto& node : before.replicas_at(keys[k], rf)) {
+            for (const auto& node : replicas(before, keys[k])) {
                 if (crashed.count(node) == 0) {
                     store[node][keys[k]] = 1;
                     ++live;
@@ -564,7 +605,7 @@ struct ModelRun {
             baseline.push_back(live);
             lost.push_back(live == 0);
             floors.push_back(
-                std::max<std::size_t>(1, std::min(live, after.replicas_at(keys[k], rf).size())));
+                std::max<std::size_t>(1, std::min(live, replicas(after, keys[k]).size())));
         }
     }
 
@@ -618,6 +659,8 @@ struct ModelRun {
         }
         o.epoch = pick(1000);
         o.down.assign(crashed.begin(), crashed.end());
+        o.policy = policy;
+        o.topology = topology;
         Runner r(before, after, rf, o);
         for (std::size_t k = 0; k < keys.size(); ++k) {
             if (lost[k]) {  // no live old replica: the plan reports it, never silently
@@ -738,7 +781,7 @@ struct ModelRun {
                 continue;
             }
             std::set<std::string> want;
-            for (const auto& node : layout.replicas_at(keys[k], rf)) {
+            for (const auto& node : replicas(layout, keys[k])) {
                 if (crashed.count(node) == 0) {
                     want.insert(node);
                 }
@@ -761,22 +804,324 @@ struct ModelRun {
     }
 };
 
+// The runs of seeds 1..seeds, and how often each path was taken.
+struct ModelTotals {
+    std::size_t restarts = 0, aborts = 0, failures = 0, cleaned = 0;
+};
+ModelTotals run_seeds(std::uint64_t seeds, bool rules) {
+    ModelTotals total;
+    for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+        INFO("seed " << seed);
+        ModelRun run(seed, rules);
+        run.run();
+        total.restarts += run.restarts;
+        total.aborts += run.aborts;
+        total.failures += run.failures;
+        total.cleaned += run.cleaned;
+    }
+    return total;
+}
+
 }  // namespace
 
 TEST_CASE("migration: randomized runs against an in-memory store", "[migration][model]") {
-    std::size_t restarts = 0, aborts = 0, failures = 0, cleaned = 0;
-    for (std::uint64_t seed = 1; seed <= 300; ++seed) {
-        INFO("seed " << seed);
-        ModelRun run(seed);
-        run.run();
-        restarts += run.restarts;
-        aborts += run.aborts;
-        failures += run.failures;
-        cleaned += run.cleaned;
-    }
+    const ModelTotals t = run_seeds(300, false);
     // Every path was taken, many times.
-    CHECK(restarts > 50);
-    CHECK(aborts > 30);
-    CHECK(failures > 100);
-    CHECK(cleaned > 50);
+    CHECK(t.restarts > 50);
+    CHECK(t.aborts > 30);
+    CHECK(t.failures > 100);
+    CHECK(t.cleaned > 50);
+}
+
+// The same runs with every node in one of 2 datacenters x 3 racks and a random rule.
+TEST_CASE("migration: randomized runs under replica rules", "[migration][model][topology]") {
+    const ModelTotals t = run_seeds(200, true);
+    CHECK(t.restarts > 30);
+    CHECK(t.aborts > 20);
+    CHECK(t.failures > 50);
+    CHECK(t.cleaned > 30);
+}
+
+// ---- replica rules --------------------------------------------------------------------------
+
+namespace {
+
+using Topology = ringplan::Topology<std::string>;
+using ringplan::ReplicaPolicy;
+
+// 2 datacenters x 3 racks, 2 nodes a rack ("dc1-r2-b"), 8 vnodes each.
+struct TwoDatacenters {
+    Ring ring;
+    Topology topology;
+    ReplicaPolicy policy = ReplicaPolicy::network_topology({{"dc1", 3}, {"dc2", 2}});
+
+    TwoDatacenters() {
+        for (const char* dc : {"dc1", "dc2"}) {
+            for (const char* rack : {"r1", "r2", "r3"}) {
+                for (const char* n : {"a", "b"}) {
+                    const std::string id = std::string(dc) + "-" + rack + "-" + n;
+                    ring.add_node(id, 8);
+                    topology.set(id, dc, rack);
+                }
+            }
+        }
+    }
+    Options options() const {
+        Options o;
+        o.policy = policy;
+        o.topology = topology;
+        return o;
+    }
+    std::vector<std::string> rule(const Ring& r, Token t) const {
+        return ringplan::Placement<ringplan::Xxh3, std::string>(r, topology, policy).replicas_at(t);
+    }
+};
+
+// Many tokens: random ones and both ends of every range of the layout.
+std::vector<Token> probe_tokens(const Runner& r) {
+    std::mt19937_64 g(17);
+    std::vector<Token> out;
+    for (int i = 0; i < 3000; ++i) {
+        out.push_back(static_cast<Token>(g()));
+    }
+    for (const auto& s : r.layout()) {
+        out.push_back(s.range.first);
+        out.push_back(s.range.last);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("migration: a network-topology rule, make-before-break", "[migration][topology]") {
+    TwoDatacenters c;
+    const Ring& before = c.ring;
+    Ring after = before;
+    after.remove_node("dc1-r2-a");
+    after.add_node("dc2-r3-c", 8);
+    c.topology.set("dc2-r3-c", "dc2", "r3");
+    Runner r(before, after, Rf{1}, c.options());  // the rule replaces rf
+
+    ringplan::PlanOptions<std::string> po;
+    po.policy = c.policy;
+    po.topology = c.topology;
+    const auto plan = ringplan::diff(before, after, po);
+    REQUIRE(r.moves().size() == plan.moves.size());
+    for (std::size_t i = 0; i < plan.moves.size(); ++i) {
+        CHECK(r.moves()[i].range == plan.moves[i].range);
+        CHECK(r.moves()[i].to == plan.moves[i].to);
+        CHECK(r.moves()[i].sources.front() == plan.moves[i].from);
+    }
+    // The rule is not the first 5 distinct nodes: somewhere the sets differ.
+    const std::vector<Token> tokens = probe_tokens(r);
+    bool differs = false;
+    for (Token t : tokens) {
+        std::vector<std::string> rule = c.rule(before, t), plain = before.replicas_at(t, Rf{5});
+        std::sort(rule.begin(), rule.end());
+        std::sort(plain.begin(), plain.end());
+        differs = differs || rule != plain;
+    }
+    CHECK(differs);
+
+    // A store laid out by the rule, with writes between the copies.
+    Store store;
+    std::map<Token, std::uint64_t> latest;
+    for (Token t : tokens) {
+        latest[t] = 1;
+        for (const auto& n : c.rule(before, t)) {
+            store[n][t] = 1;
+        }
+    }
+    std::mt19937_64 g(5);
+    const auto write_some = [&] {
+        for (int i = 0; i < 50; ++i) {
+            auto it = latest.begin();
+            std::advance(it, static_cast<std::ptrdiff_t>(g() % latest.size()));
+            ++it->second;
+            for (const auto& n : r.write_to(it->first)) {
+                store[n][it->first] = it->second;
+            }
+        }
+    };
+    for (auto batch = r.next(); !batch.empty(); batch = r.next()) {
+        for (Token t : tokens) {  // streaming: reads from the old replicas, writes to both
+            const auto old_set = c.rule(before, t);
+            REQUIRE(r.read_from(t) == old_set);
+            std::vector<std::string> both = old_set;
+            for (const auto& n : c.rule(after, t)) {
+                if (std::find(both.begin(), both.end(), n) == both.end()) {
+                    both.push_back(n);
+                }
+            }
+            REQUIRE(r.write_to(t) == both);
+        }
+        write_some();
+        for (const Transfer& t : batch) {
+            const auto& src = store[t.from];
+            apply(store, t.to, {src.lower_bound(t.range.first), src.upper_bound(t.range.last)},
+                  nullptr);
+            r.done(t);
+        }
+        write_some();
+    }
+    r.cutover();
+    for (Token t : tokens) {
+        REQUIRE(r.read_from(t) == c.rule(after, t));
+    }
+    for (const auto& d : r.cleanup()) {
+        erase(store, d);
+    }
+    // Every key sits exactly on the rule's new replicas, at its latest version; each range's
+    // replicas are 3 racks of dc1 and 2 racks of dc2.
+    for (const auto& [t, version] : latest) {
+        const auto want = c.rule(after, t);
+        std::set<std::string> holders;
+        for (const auto& [node, data] : store) {
+            auto it = data.find(t);
+            if (it != data.end()) {
+                holders.insert(node);
+                REQUIRE(it->second == version);
+            }
+        }
+        REQUIRE(holders == std::set<std::string>(want.begin(), want.end()));
+        REQUIRE(r.write_to(t) == want);
+        std::set<std::string> dc1_racks, dc2_racks;
+        for (const auto& n : want) {
+            const auto& where = c.topology.at(n);
+            (where.datacenter == "dc1" ? dc1_racks : dc2_racks).insert(where.rack);
+        }
+        REQUIRE(dc1_racks.size() == 3);
+        REQUIRE(dc2_racks.size() == 2);
+    }
+}
+
+TEST_CASE("migration: plans under a rule, and their errors", "[migration][topology]") {
+    const TwoDatacenters c;
+    ringplan::PlanOptions<std::string> po;
+    po.policy = c.policy;
+    po.topology = c.topology;
+    const std::string node = "dc2-r1-b";
+    Ring after = c.ring;
+    after.remove_node(node);
+
+    SECTION("a leave: the layouts and the fallback sources are the rule's") {
+        const auto plan = ringplan::plan_leave(c.ring, node, po);
+        Runner r(plan, c.ring, ringplan::PlanOrigin::leave, node, c.options());
+        REQUIRE(r.moves().size() == plan.moves.size());
+        const std::vector<Token> tokens = probe_tokens(r);
+        for (Token t : tokens) {
+            REQUIRE(r.read_from(t) == c.rule(c.ring, t));
+        }
+        for (const auto& m : r.moves()) {
+            for (const auto& s : m.sources) {  // every candidate holds the range under the rule
+                const auto old_set = c.rule(c.ring, m.range.first);
+                CHECK(std::find(old_set.begin(), old_set.end(), s) != old_set.end());
+            }
+        }
+        drain(r);
+        r.cutover();
+        for (Token t : tokens) {
+            REQUIRE(r.read_from(t) == c.rule(after, t));
+        }
+        for (const auto& [range, who] : r.cleanup()) {
+            CHECK(who == node);  // only the leaving node gives ranges up
+            (void)range;
+        }
+    }
+    SECTION("a rack that loses power: the two-ring form with its nodes down") {
+        Ring without = c.ring;
+        Options o = c.options();
+        for (const auto& id : c.topology.nodes_in("dc1", "r2")) {
+            without.remove_node(id);
+            o.down.push_back(id);
+        }
+        const Runner r(c.ring, without, Rf{1}, o);
+        const auto plan = ringplan::plan_crash_rack(c.ring, "dc1", "r2", po);
+        REQUIRE(r.moves().size() == plan.moves.size());
+        for (std::size_t i = 0; i < plan.moves.size(); ++i) {
+            CHECK(r.moves()[i].range == plan.moves[i].range);
+            CHECK(r.moves()[i].to == plan.moves[i].to);
+            CHECK(r.moves()[i].sources.front() == plan.moves[i].from);
+        }
+        CHECK(r.lost() == plan.lost);
+    }
+    SECTION("a rule the plan was not computed for") {
+        const auto plan = ringplan::plan_leave(c.ring, node, Rf{3});
+        expect_error([&] { Runner(plan, c.ring, ringplan::PlanOrigin::leave, node, c.options()); },
+                     Errc::invalid_option, "the plan is for rf 3, the replica rule's total is 5");
+    }
+    SECTION("a join plan under a network-topology rule") {
+        auto located = po;
+        located.topology.set("dc1-r1-c", "dc1", "r1");
+        const auto plan = ringplan::plan_join(c.ring, "dc1-r1-c", 8, located);
+        Options o = c.options();
+        o.topology = located.topology;
+        expect_error([&] { Runner(plan, c.ring, ringplan::PlanOrigin::join, "dc1-r1-c", o); },
+                     Errc::invalid_option, "two-ring constructor");
+    }
+    SECTION("a member without a location") {
+        Ring grown = c.ring;
+        grown.add_node("nowhere", 8);
+        expect_error([&] { Runner(c.ring, grown, Rf{1}, c.options()); }, Errc::invalid_topology,
+                     "nowhere");
+    }
+}
+
+TEST_CASE("migration: the rule survives a restart", "[migration][topology]") {
+    TwoDatacenters c;
+    Ring after = c.ring;
+    after.remove_node("dc1-r1-a");
+    Options o = c.options();
+    o.topology.set("spare node", "dc 3", "");  // names that need escaping
+    o.policy = ReplicaPolicy::network_topology({{"dc1", 3}, {"dc2", 2}, {"dc 3", 0}},
+                                               ringplan::ReplicaOrder::driver);
+    Runner r(c.ring, after, Rf{1}, o);
+    auto batch = r.next();
+    REQUIRE(!batch.empty());
+    r.done(batch.front());
+    const std::string text = r.to_text();
+    CHECK(text.rfind("ringplan migration 2\n", 0) == 0);
+    CHECK(text.find("\nrule network_topology driver 3 dc%203 0 dc1 3 dc2 2\nlocations 13\n") !=
+          std::string::npos);
+    CHECK(text.find("\nlocation spare%20node dc%203 %\n") != std::string::npos);
+    const Runner restored = Runner::from_text(text);
+    CHECK(restored.options().policy == o.policy);
+    CHECK(restored.options().topology == o.topology);
+    CHECK(restored.moves()[batch.front().id].state == MoveState::copied);
+    CHECK(Runner::from_text(restored.to_text()) == restored);
+    // A runner without a rule still writes (and reads) version 1.
+    const Runner plain(c.ring, after, Rf{2});
+    CHECK(plain.to_text().rfind("ringplan migration 1\n", 0) == 0);
+    CHECK(Runner::from_text(plain.to_text()) == plain);
+
+    // Lines: 1 header, 2 options, 3 down, 4 rule, 5 locations, 6.. location.
+    const auto broken = [&](const std::string& from, const std::string& to) {
+        return rp_test::replaced(text, from, to);
+    };
+    expect_error(
+        [&] {
+            (void)Runner::from_text(
+                broken("rule network_topology driver", "rule network_topology sideways"));
+        },
+        Errc::parse_error, "line 4: 'rule network_topology' takes the order");
+    expect_error([&] { (void)Runner::from_text(broken("rule network_topology", "rule nearby")); },
+                 Errc::parse_error, "line 4: unknown rule 'nearby'");
+    expect_error([&] { (void)Runner::from_text(broken("dc1 3 dc2 2", "dc2 3 dc1 2")); },
+                 Errc::parse_error, "line 4: the datacenters must be named, sorted and distinct");
+    expect_error([&] { (void)Runner::from_text(broken("driver 3 dc%203", "driver 4 dc%203")); },
+                 Errc::parse_error, "line 4: 'rule network_topology' must list as many");
+    expect_error([&] { (void)Runner::from_text(broken("locations 13", "locations 14")); },
+                 Errc::parse_error, "expected a 'location' line, got 'phase'");
+    expect_error(
+        [&] {
+            (void)Runner::from_text(broken("location dc1-r1-a dc1 r1", "location dc1-r1-a % r1"));
+        },
+        Errc::parse_error, "line 6: node 'dc1-r1-a' needs a datacenter");
+    expect_error([&] { (void)Runner::from_text(broken("location dc1-r1-b", "location dc1-r1-a")); },
+                 Errc::parse_error, "line 7: node 'dc1-r1-a' is out of order or repeated");
+    expect_error([&] { (void)Runner::from_text(broken("\nrule ", "\nrules ")); }, Errc::parse_error,
+                 "line 4: expected a 'rule' line, got 'rules'");
+    // A version-1 header has no rule lines: a rule line there is out of place.
+    expect_error([&] { (void)Runner::from_text(broken("migration 2", "migration 1")); },
+                 Errc::parse_error, "line 4: expected 'phase'");
 }

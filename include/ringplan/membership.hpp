@@ -9,15 +9,18 @@
 #define RINGPLAN_MEMBERSHIP_HPP
 
 #include <ringplan/detail/describe.hpp>
+#include <ringplan/detail/rule_text.hpp>
 #include <ringplan/detail/text.hpp>
 #include <ringplan/error.hpp>
 #include <ringplan/failure_detector.hpp>
 #include <ringplan/handoff.hpp>
 #include <ringplan/partitions.hpp>
+#include <ringplan/placement.hpp>
 #include <ringplan/plan.hpp>
 #include <ringplan/plan_types.hpp>
 #include <ringplan/rf.hpp>
 #include <ringplan/ring.hpp>
+#include <ringplan/topology.hpp>
 #include <ringplan/version.hpp>
 
 #include <algorithm>
@@ -135,6 +138,12 @@ struct MembershipOptions {
     std::chrono::milliseconds remove_after{std::chrono::minutes(10)};
     /// The replication factor of the plans.
     Rf rf{3};
+    /// The replica rule (topology.hpp). Unset (the default): a range's replicas are the first
+    /// `rf` distinct nodes. Set: `rf` is not read; in ring mode every plan, every summary and
+    /// every owned share follows the rule, and a rack-aware or network-topology rule needs a
+    /// location for every member (Membership's founders' topology, join_request's location).
+    /// Partition mode takes only the distinct-node rule (its rf); others are invalid_option.
+    std::optional<ReplicaPolicy> policy;
     /// Ring mode: the vnodes each member gets (derived tokens).
     std::uint32_t vnodes = 16;
     /// 0: ring mode. Q >= 1: partition mode, a balanced map of Q partitions
@@ -153,7 +162,7 @@ struct PlanSummary {
     /// The fraction of the data no live node holds any more.
     double lost = 0;
     /// The fraction of the data the new layout keeps on fewer than rf nodes (fewer members
-    /// than rf).
+    /// than rf; under a rule, a datacenter with fewer members than its rf).
     double under_replicated = 0;
 };
 
@@ -192,7 +201,12 @@ inline bool same_options(const MembershipOptions& a, const MembershipOptions& b)
            x.first_interval == y.first_interval && x.max_interval == y.max_interval &&
            x.check_interval == y.check_interval && x.missed_checks == y.missed_checks &&
            a.remove_after == b.remove_after && a.rf == b.rf && a.vnodes == b.vnodes &&
-           a.partitions == b.partitions;
+           a.partitions == b.partitions && a.policy == b.policy;
+}
+
+// The replication factor the machine works with: the rule's total, else rf.
+inline Rf membership_rf(const MembershipOptions& o) {
+    return o.policy ? o.policy->total_rf() : o.rf;
 }
 
 inline void check_membership_options(const MembershipOptions& o) {
@@ -205,6 +219,21 @@ inline void check_membership_options(const MembershipOptions& o) {
     }
     if (o.partitions != 0) {
         check_partition_count(o.partitions);
+        if (o.policy && o.policy->kind() != ReplicaPolicy::Kind::distinct_nodes) {
+            raise(Errc::invalid_option,
+                  std::string("partition mode takes only the distinct_nodes rule, got ") +
+                      rule_kind_name(o.policy->kind()));
+        }
+    }
+}
+
+// Raises invalid_topology unless `node` has a location or the rule needs none.
+template <class NodeId>
+void check_located(const MembershipOptions& o, const Topology<NodeId>& topology,
+                   const NodeId& node) {
+    if (o.policy && o.policy->needs_topology() && topology.find(node) == nullptr) {
+        raise(Errc::invalid_topology, "node " + describe(node) + " has no location, and the " +
+                                          rule_kind_name(o.policy->kind()) + " rule needs one");
     }
 }
 }  // namespace detail
@@ -233,9 +262,11 @@ public:
     explicit Membership(MembershipOptions options = {});
     /// The founding members, all up at epoch 1, monitored from `now`: this counts as each
     /// one's heartbeat at `now` (do not also feed one at the same time: the detector would
-    /// learn an interval of 0). Errors: invalid_option, duplicate_node.
+    /// learn an interval of 0). `locations` places the founders (and may place nodes that join
+    /// later); the machine keeps it (topology()). Errors: invalid_option, duplicate_node,
+    /// invalid_topology (a founder without a location when the rule needs one).
     Membership(const std::vector<NodeId>& founders, std::chrono::milliseconds now,
-               MembershipOptions options = {});
+               MembershipOptions options = {}, Topology<NodeId> locations = {});
 
     // Observations. Each returns the changes it caused, in order, and leaves the machine
     // unchanged when it raises. `now` never goes back (clock_backwards).
@@ -245,9 +276,14 @@ public:
     std::vector<Change> heartbeat(const NodeId& node, std::chrono::milliseconds now);
     /// A node asks to join. A new id, or one that left or was removed (it comes back empty,
     /// never as a duplicate): a join, monitored from `now` (the request counts as its first
-    /// heartbeat). A down member: a rejoin. Errors: duplicate_node (a member that is not
-    /// down), invalid_transition (another join or leave is streaming).
-    std::vector<Change> join_request(const NodeId& node, std::chrono::milliseconds now);
+    /// heartbeat). A down member: a rejoin. `where`, if given, is the node's location (kept in
+    /// topology(), replacing a known one); without it the known location is used. A rejoin
+    /// keeps the node's location: `where` must be absent or the same. Errors: duplicate_node
+    /// (a member that is not down), invalid_transition (another join or leave is streaming),
+    /// invalid_topology (no location known or given when the rule needs one; an empty
+    /// datacenter; a rejoining node given another location).
+    std::vector<Change> join_request(const NodeId& node, std::chrono::milliseconds now,
+                                     const std::optional<Location>& where = std::nullopt);
     /// A member asks to leave gracefully. Errors: unknown_node, invalid_transition (the node
     /// is not up or suspect, or another join or leave is streaming).
     std::vector<Change> leave_request(const NodeId& node, std::chrono::milliseconds now);
@@ -303,6 +339,9 @@ public:
     const PartitionMap<NodeId>& partition_map() const noexcept { return map_; }
     const FailureDetector<NodeId>& detector() const noexcept { return detector_; }
     const MembershipOptions& options() const noexcept { return options_; }
+    /// Where the nodes sit: the founders' locations and those join_request gave. Members and
+    /// ids that left keep theirs (a returning node needs none given again).
+    const Topology<NodeId>& topology() const noexcept { return topology_; }
 
     /// The whole state as text (docs/membership.md, "Text form"): a machine read back with
     /// from_text compares equal and decides the same. NodeId: std::string or an integer.
@@ -313,7 +352,8 @@ public:
     friend bool operator==(const Membership& a, const Membership& b) {
         return detail::same_options(a.options_, b.options_) && a.epoch_ == b.epoch_ &&
                a.now_ == b.now_ && a.nodes_ == b.nodes_ && a.flight_ == b.flight_ &&
-               a.ring_ == b.ring_ && a.map_ == b.map_ && a.detector_ == b.detector_;
+               a.ring_ == b.ring_ && a.map_ == b.map_ && a.detector_ == b.detector_ &&
+               a.topology_ == b.topology_;
     }
     friend bool operator!=(const Membership& a, const Membership& b) { return !(a == b); }
 
@@ -356,10 +396,13 @@ private:
         return it->second;
     }
     void advance(std::chrono::milliseconds now) const;
-    PlanOptions<NodeId> plan_options(const NodeId& except) const;
+    PlanOptions<NodeId> plan_options(const NodeId& except, const Topology<NodeId>& where) const;
     double owned(const NodeId& node) const;
     Change change(ChangeKind kind, const NodeId& node, std::chrono::milliseconds at) const;
-    void attach_plan(Change& c, PlanKind kind, const NodeId& node) const;
+    // `where`: the topology to plan with (a join's, with the joining node's location), or
+    // nullptr for the machine's.
+    void attach_plan(Change& c, PlanKind kind, const NodeId& node,
+                     const Topology<NodeId>* where = nullptr) const;
     PartitionChange<NodeId> partition_change(const NodeId& node, PlanKind kind) const;
     Change rejoin(const NodeId& node, std::chrono::milliseconds now);
     void replan_if_stale(std::vector<Change>& out, std::chrono::milliseconds now);
@@ -378,6 +421,7 @@ private:
     FailureDetector<NodeId> detector_;
     Ring<Hash, NodeId> ring_;
     PartitionMap<NodeId> map_;
+    Topology<NodeId> topology_;
 };
 
 // ---- implementation ------------------------------------------------------------------------
@@ -398,6 +442,35 @@ PartitionChange<NodeId> change_to_nothing(const PartitionMap<NodeId>& map) {
     }
     out.lost = map.partition_count();
     return out;
+}
+
+// The share of the ring whose replicas under the placement's rule include `node`.
+template <class Hash, class NodeId>
+double rule_share(const Placement<Hash, NodeId>& placement, const NodeId& node) {
+    const Ring<Hash, NodeId>& ring = placement.ring();
+    const Token* tokens = ring.vnode_tokens();
+    const std::size_t n = ring.vnode_count();
+    std::vector<const NodeId*> replicas(placement.max_replicas());
+    double share = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const Token hi = tokens[i];
+        const Token lo = tokens[i == 0 ? n - 1 : i - 1];
+        if (i > 0 && lo == hi) {
+            continue;  // a tie: the range (lo, hi] is the first vnode's at hi
+        }
+        const std::size_t k = placement.replicas_at(hi, replicas.data());
+        if (std::none_of(replicas.begin(), replicas.begin() + static_cast<std::ptrdiff_t>(k),
+                         [&](const NodeId* r) { return *r == node; })) {
+            continue;
+        }
+        if (i > 0) {
+            share += TokenRange{lo + 1, hi}.fraction();
+        } else {  // the range that wraps: (last token, max] and [0, first token]
+            share += TokenRange{0, hi}.fraction();
+            share += lo == max_token ? 0.0 : TokenRange{lo + 1, max_token}.fraction();
+        }
+    }
+    return share;
 }
 
 }  // namespace detail
@@ -442,8 +515,10 @@ Membership<Hash, NodeId>::Membership(MembershipOptions options)
 
 template <class Hash, class NodeId>
 Membership<Hash, NodeId>::Membership(const std::vector<NodeId>& founders,
-                                     std::chrono::milliseconds now, MembershipOptions options)
+                                     std::chrono::milliseconds now, MembershipOptions options,
+                                     Topology<NodeId> locations)
     : Membership(options) {
+    topology_ = std::move(locations);
     std::vector<NodeId> sorted = founders;
     std::sort(sorted.begin(), sorted.end());
     auto dup = std::adjacent_find(sorted.begin(), sorted.end(),
@@ -452,6 +527,9 @@ Membership<Hash, NodeId>::Membership(const std::vector<NodeId>& founders,
         detail::raise(Errc::duplicate_node,
                       "node " + detail::describe(*dup) + " is listed twice among the founders");
     }
+    for (const NodeId& id : sorted) {
+        detail::check_located(options_, topology_, id);
+    }
     now_ = now;
     for (const NodeId& id : sorted) {
         nodes_.emplace(id, Record{NodeState::up, now, now});
@@ -459,7 +537,7 @@ Membership<Hash, NodeId>::Membership(const std::vector<NodeId>& founders,
     }
     if (partition_mode()) {
         if (!sorted.empty()) {
-            map_ = assign_partitions(sorted, options_.partitions, options_.rf);
+            map_ = assign_partitions(sorted, options_.partitions, detail::membership_rf(options_));
         }
     } else {
         ring_.add_nodes(sorted, options_.vnodes);
@@ -486,8 +564,13 @@ void Membership<Hash, NodeId>::check_epoch(std::uint64_t epoch) const {
 
 // Sources must be live: every other down member is excluded, as in the hint-return outage.
 template <class Hash, class NodeId>
-PlanOptions<NodeId> Membership<Hash, NodeId>::plan_options(const NodeId& except) const {
-    PlanOptions<NodeId> o(options_.rf);
+PlanOptions<NodeId> Membership<Hash, NodeId>::plan_options(const NodeId& except,
+                                                           const Topology<NodeId>& where) const {
+    PlanOptions<NodeId> o(detail::membership_rf(options_));
+    o.policy = options_.policy;
+    if (options_.policy && options_.policy->needs_topology()) {
+        o.topology = where;  // the distinct-node rule plans as rf does, locations or not
+    }
     for (const auto& [id, r] : nodes_) {
         if (r.state == NodeState::down && !(id == except) && ring_.contains(id)) {
             o.down.push_back(id);
@@ -505,7 +588,13 @@ double Membership<Hash, NodeId>::owned(const NodeId& node) const {
         return static_cast<double>(map_.partitions_of(node).size()) /
                static_cast<double>(map_.partition_count());
     }
-    return ring_.contains(node) ? replicated_share(ring_, node, options_.rf) : 0.0;
+    if (!ring_.contains(node)) {
+        return 0.0;
+    }
+    if (!options_.policy || !options_.policy->needs_topology()) {
+        return replicated_share(ring_, node, detail::membership_rf(options_));
+    }
+    return detail::rule_share(Placement<Hash, NodeId>(ring_, topology_, *options_.policy), node);
 }
 
 template <class Hash, class NodeId>
@@ -530,8 +619,8 @@ PartitionChange<NodeId> Membership<Hash, NodeId>::partition_change(const NodeId&
             if (nodes.empty()) {
                 // The first node: nothing to copy from or to.
                 PartitionChange<NodeId> out;
-                out.map =
-                    assign_partitions(std::vector<NodeId>{node}, options_.partitions, options_.rf);
+                out.map = assign_partitions(std::vector<NodeId>{node}, options_.partitions,
+                                            detail::membership_rf(options_));
                 return out;
             }
             nodes.insert(std::upper_bound(nodes.begin(), nodes.end(), node), node);
@@ -556,13 +645,14 @@ PartitionChange<NodeId> Membership<Hash, NodeId>::partition_change(const NodeId&
 }
 
 template <class Hash, class NodeId>
-void Membership<Hash, NodeId>::attach_plan(Change& c, PlanKind kind, const NodeId& node) const {
+void Membership<Hash, NodeId>::attach_plan(Change& c, PlanKind kind, const NodeId& node,
+                                           const Topology<NodeId>* where) const {
     c.plan_kind = kind;
     if (partition_mode()) {
         c.partitions = partition_change(node, kind);
         return;
     }
-    const PlanOptions<NodeId> po = plan_options(node);
+    const PlanOptions<NodeId> po = plan_options(node, where != nullptr ? *where : topology_);
     switch (kind) {
         case PlanKind::join:
             c.plan = plan_join(ring_, node, options_.vnodes, po);
@@ -644,12 +734,24 @@ std::vector<typename Membership<Hash, NodeId>::Change> Membership<Hash, NodeId>:
 
 template <class Hash, class NodeId>
 std::vector<typename Membership<Hash, NodeId>::Change> Membership<Hash, NodeId>::join_request(
-    const NodeId& node, std::chrono::milliseconds now) {
+    const NodeId& node, std::chrono::milliseconds now, const std::optional<Location>& where) {
     advance(now);
     auto it = nodes_.find(node);
+    const Location* known = topology_.find(node);
+    Topology<NodeId> topology = topology_;
+    if (where) {
+        topology.set(node, *where);  // invalid_topology (an empty datacenter)
+    }
     if (it != nodes_.end() && it->second.state == NodeState::down) {
+        // A rejoin keeps the replica sets it left: moving racks is a leave and a join.
+        if (where && known != nullptr && *known != *where) {
+            detail::raise(Errc::invalid_topology,
+                          "node " + detail::describe(node) +
+                              " rejoins at its location; another one needs a leave and a join");
+        }
         std::vector<Change> out;
         out.push_back(rejoin(node, now));
+        topology_ = std::move(topology);
         now_ = now;
         replan_if_stale(out, now);
         return out;
@@ -666,9 +768,10 @@ std::vector<typename Membership<Hash, NodeId>::Change> Membership<Hash, NodeId>:
                           (flight_->kind == PlanKind::join ? "joining" : "leaving") +
                           ": one join or leave streams at a time");
     }
+    detail::check_located(options_, topology, node);
     Change c = change(ChangeKind::join, node, now);
     c.epoch = epoch_ + 1;
-    attach_plan(c, PlanKind::join, node);  // may raise (duplicate, too many vnodes)
+    attach_plan(c, PlanKind::join, node, &topology);  // may raise (duplicate, too many vnodes)
     FailureDetector<NodeId> detector = detector_;
     detector.remove(node);  // a returning id starts a fresh history
     detector.heartbeat(node, now);
@@ -677,6 +780,7 @@ std::vector<typename Membership<Hash, NodeId>::Change> Membership<Hash, NodeId>:
     // Nothing raises below.
     detector_ = std::move(detector);
     nodes_ = std::move(nodes);
+    topology_ = std::move(topology);
     ++epoch_;
     now_ = now;
     flight_ = Flight{node, PlanKind::join, epoch_};
@@ -950,8 +1054,9 @@ std::optional<std::pair<NodeId, PlanKind>> Membership<Hash, NodeId>::in_flight()
 
 namespace detail {
 
-inline const char* membership_header() noexcept {
-    return "ringplan-membership 1";
+// Version 1 has no rule lines; a machine without a rule or locations still writes it.
+inline const char* membership_header(bool with_rule) noexcept {
+    return with_rule ? "ringplan-membership 2" : "ringplan-membership 1";
 }
 
 // A double as format_double writes it (the shortest text that reads back exactly), read in the
@@ -1027,7 +1132,8 @@ inline std::chrono::milliseconds field_ms(const TextReader& in, std::string_view
 
 template <class Hash, class NodeId>
 std::string Membership<Hash, NodeId>::to_text() const {
-    std::string out = detail::membership_header();
+    const bool with_rule = options_.policy || !topology_.empty();
+    std::string out = detail::membership_header(with_rule);
     const DetectorOptions& d = options_.detector;
     auto ms = [&out](std::chrono::milliseconds v) {
         out += ' ';
@@ -1055,6 +1161,12 @@ std::string Membership<Hash, NodeId>::to_text() const {
     detail::write_u64(out, options_.vnodes);
     out += ' ';
     detail::write_u64(out, options_.partitions);
+    if (with_rule) {
+        out += '\n';
+        detail::write_rule(out, options_.policy);
+        out += '\n';
+        detail::write_locations(out, topology_);
+    }
     out += "\nepoch ";
     detail::write_u64(out, epoch_);
     ms(now_);
@@ -1097,8 +1209,11 @@ std::string Membership<Hash, NodeId>::to_text() const {
 template <class Hash, class NodeId>
 Membership<Hash, NodeId> Membership<Hash, NodeId>::from_text(std::string_view text) {
     detail::TextReader in(text);
-    if (in.expect_line("the header") != detail::membership_header()) {
-        in.fail(std::string("expected the header '") + detail::membership_header() + "'");
+    const std::string_view header = in.expect_line("the header");
+    const bool with_rule = header == detail::membership_header(true);
+    if (!with_rule && header != detail::membership_header(false)) {
+        in.fail(std::string("expected the header '") + detail::membership_header(true) +
+                "' (or version 1)");
     }
     MembershipOptions o;
     {
@@ -1136,7 +1251,13 @@ Membership<Hash, NodeId> Membership<Hash, NodeId>::from_text(std::string_view te
         o.vnodes = static_cast<std::uint32_t>(vnodes);
         o.partitions = static_cast<std::size_t>(detail::field_u64(in, t[14], "partitions"));
     }
+    Topology<NodeId> topology;
+    if (with_rule) {
+        o.policy = detail::read_rule(in);
+        topology = detail::read_locations<NodeId>(in);
+    }
     Membership m(o);  // invalid_option for options no machine could have
+    m.topology_ = std::move(topology);
     {
         const auto t = detail::line_tokens(in, "epoch", 3);
         m.epoch_ = detail::field_u64(in, t[1], "the epoch");
@@ -1162,6 +1283,11 @@ Membership<Hash, NodeId> Membership<Hash, NodeId>::from_text(std::string_view te
         }
         if (!m.nodes_.empty() && !(std::prev(m.nodes_.end())->first < *id)) {
             in.fail("node " + detail::describe(*id) + " is out of order or repeated");
+        }
+        if (member(*state) && o.policy && o.policy->needs_topology() &&
+            m.topology_.find(*id) == nullptr) {
+            in.fail("member " + detail::describe(*id) + " has no location, and the " +
+                    detail::rule_kind_name(o.policy->kind()) + " rule needs one");
         }
         m.nodes_.emplace_hint(m.nodes_.end(), *id, r);
         if (serving(*state) || *state == NodeState::down) {
@@ -1220,9 +1346,10 @@ Membership<Hash, NodeId> Membership<Hash, NodeId>::from_text(std::string_view te
     if (!map_lists.empty()) {
         // The map's nodes are the owners, including any that hold no partition (more owners
         // than replicas); the lists name them by id.
-        const std::size_t r = std::min(o.rf.value(), owners.size());
+        const Rf rf = detail::membership_rf(o);
+        const std::size_t r = std::min(rf.value(), owners.size());
         detail::MapParts<NodeId> parts{
-            o.partitions, o.rf, owners, std::vector<std::uint32_t>(owners.size(), 1), {}};
+            o.partitions, rf, owners, std::vector<std::uint32_t>(owners.size(), 1), {}};
         parts.slots.reserve(o.partitions * r);
         const std::size_t first_line = in.line_number() + 1 - map_lists.size();
         for (std::size_t p = 0; p < map_lists.size(); ++p) {

@@ -8,14 +8,17 @@
 #define RINGPLAN_MIGRATION_HPP
 
 #include <ringplan/detail/describe.hpp>
+#include <ringplan/detail/rule_text.hpp>
 #include <ringplan/detail/text.hpp>
 #include <ringplan/error.hpp>
 #include <ringplan/partitions.hpp>
+#include <ringplan/placement.hpp>
 #include <ringplan/plan.hpp>
 #include <ringplan/plan_types.hpp>
 #include <ringplan/ring.hpp>
 #include <ringplan/schedule.hpp>  // ScheduleLimits' checks
 #include <ringplan/token.hpp>
+#include <ringplan/topology.hpp>
 #include <ringplan/version.hpp>
 
 #include <algorithm>
@@ -116,10 +119,20 @@ struct MigrationOptions {
     std::uint64_t epoch = 0;
     /// Nodes that can not send (they are down): never a source, never asked to delete.
     std::vector<NodeId> down;
+    /// The replica rule (topology.hpp). Unset (the default): a range's replicas are the first
+    /// `rf` distinct nodes. Set: the rule picks every replica set the runner uses (the plan of
+    /// the two-ring form, the layouts behind read_from / write_to / cleanup, the fallback
+    /// sources) and the constructor's rf is not read. The partition form does not read it
+    /// (the partition change already placed the replicas).
+    std::optional<ReplicaPolicy> policy;
+    /// Where the nodes sit. Rack-aware and network-topology rules need a location for every
+    /// member of both rings; the distinct-node rule ignores it.
+    Topology<NodeId> topology;
 
     friend bool operator==(const MigrationOptions& a, const MigrationOptions& b) {
         return a.max_send == b.max_send && a.max_recv == b.max_recv &&
-               a.max_fraction == b.max_fraction && a.epoch == b.epoch && a.down == b.down;
+               a.max_fraction == b.max_fraction && a.epoch == b.epoch && a.down == b.down &&
+               a.policy == b.policy && a.topology == b.topology;
     }
 };
 
@@ -224,9 +237,12 @@ public:
     /// The migration from `before` to `after`: the plan is diff(before, after, {rf, down}),
     /// each move's candidate sources are the live old replicas of its whole range (the planned
     /// source first), and cleanup() lists (range, node) for every live old replica that is not
-    /// a new replica. Keeps both layouts (read_from, write_to). Cost: the diff, plus
-    /// O((vnodes of both) x rf) replica lists and O(moves x segments they span) for sources.
-    /// Errors: invalid_limit (options), unknown_node (a down node in neither ring).
+    /// a new replica. Keeps both layouts (read_from, write_to). With options.policy, the rule
+    /// replaces rf everywhere: the plan is diff with PlanOptions::policy and PlanOptions::topology,
+    /// and the layouts are Placement's replica sets. Cost: the diff, plus O((vnodes of both) x rf)
+    /// replica lists and O(moves x segments they span) for sources.
+    /// Errors: invalid_limit (options), unknown_node (a down node in neither ring),
+    /// invalid_topology (a member of either ring without a location when the rule needs one).
     template <class Hash>
     MigrationRunner(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& after, Rf rf,
                     MigrationOptions<NodeId> options = {});
@@ -237,9 +253,12 @@ public:
     /// the leaving node held; for a join, the range of each move whose old replica set was
     /// full, on the node the new one pushes out (the last of the set); for a hint return, each
     /// move's range on its fallback; for a crash, nothing. Leaves and crashes keep both layouts
-    /// (read_from, write_to); joins and hint returns have none. Cost: as the two-ring form.
+    /// (read_from, write_to); joins and hint returns have none. With options.policy (the rule
+    /// the plan was computed with), replica sets are the rule's. Cost: as the two-ring form.
     /// Errors: invalid_limit, unknown_node (`node` of a leave, crash or hint return, or a down
-    /// node, not in `before`).
+    /// node, not in `before`), invalid_topology (as the two-ring form), invalid_option (a plan
+    /// whose rf is not the rule's total_rf(); a join under a rack-aware or network-topology
+    /// rule, whose pushed-out nodes the plan does not name: use the two-ring form).
     template <class Hash>
     MigrationRunner(const Plan<NodeId>& plan, const Ring<Hash, NodeId>& before, PlanOrigin origin,
                     const NodeId& node, MigrationOptions<NodeId> options = {});
@@ -312,8 +331,9 @@ public:
     /// runner never hands out a copied move again and skips no pending one (a retried
     /// Cassandra decommission that counted unstreamed ranges as done is the counter-example).
     [[nodiscard]] std::string to_text() const;
-    /// Reads to_text's form: from_text(r.to_text()) == r when no move is streaming.
-    /// Errors: parse_error (naming the line), invalid_limit (options no runner could have).
+    /// Reads to_text's form (and version 1, written before replica rules): from_text(
+    /// r.to_text()) == r when no move is streaming. Errors: parse_error (naming the line),
+    /// invalid_limit (options no runner could have).
     [[nodiscard]] static MigrationRunner from_text(std::string_view text);
 
     friend bool operator==(const MigrationRunner& a, const MigrationRunner& b) {
@@ -356,20 +376,41 @@ std::string describe_move(std::size_t id, const MigrationMove<NodeId>& m) {
            " (" + to_string(m.state) + ")";
 }
 
-// The replicas of token t, none on an empty ring.
+// One ring's replica sets: the first rf distinct nodes, or the runner's rule. None on an
+// empty ring.
 template <class Hash, class NodeId>
-std::vector<NodeId> migration_replicas(const Ring<Hash, NodeId>* ring, Token t, Rf rf) {
-    if (ring == nullptr || ring->vnode_count() == 0) {
-        return {};
+class MigrationReplicas {
+public:
+    MigrationReplicas(const Ring<Hash, NodeId>& ring, Rf rf, const MigrationOptions<NodeId>& o)
+        : ring_(&ring), rf_(rf) {
+        if (o.policy && ring.vnode_count() != 0) {
+            placement_.emplace(ring, o.topology, *o.policy);  // invalid_topology
+        }
     }
-    return ring->replicas_at(t, rf);
-}
+    std::vector<NodeId> at(Token t) const {
+        if (ring_->vnode_count() == 0) {
+            return {};
+        }
+        return placement_ ? placement_->replicas_at(t) : ring_->replicas_at(t, rf_);
+    }
+
+private:
+    const Ring<Hash, NodeId>* ring_;
+    Rf rf_;
+    std::optional<Placement<Hash, NodeId>> placement_;
+};
 
 // Both rings' replica sets over the segments between the tokens of both, adjacent segments
 // with the same sets merged. `after` may be null: then `after` lists repeat `before`.
 template <class Hash, class NodeId>
 std::vector<RangeLayout<NodeId>> layout_of(const Ring<Hash, NodeId>& before,
-                                           const Ring<Hash, NodeId>* after, Rf rf) {
+                                           const Ring<Hash, NodeId>* after, Rf rf,
+                                           const MigrationOptions<NodeId>& options) {
+    const MigrationReplicas<Hash, NodeId> old_sets(before, rf, options);
+    std::optional<MigrationReplicas<Hash, NodeId>> new_sets;
+    if (after != nullptr) {
+        new_sets.emplace(*after, rf, options);
+    }
     std::vector<Token> cuts(before.vnode_tokens(), before.vnode_tokens() + before.vnode_count());
     if (after != nullptr) {
         cuts.insert(cuts.end(), after->vnode_tokens(),
@@ -379,8 +420,8 @@ std::vector<RangeLayout<NodeId>> layout_of(const Ring<Hash, NodeId>& before,
     cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
     std::vector<RangeLayout<NodeId>> out;
     auto add = [&](Token first, Token last, Token at) {
-        RangeLayout<NodeId> seg{TokenRange{first, last}, migration_replicas(&before, at, rf), {}};
-        seg.after = after != nullptr ? migration_replicas(after, at, rf) : seg.before;
+        RangeLayout<NodeId> seg{TokenRange{first, last}, old_sets.at(at), {}};
+        seg.after = new_sets ? new_sets->at(at) : seg.before;
         if (!out.empty() && out.back().before == seg.before && out.back().after == seg.after) {
             out.back().range.last = last;
         } else {
@@ -518,8 +559,19 @@ std::vector<NodeId> read_ids(const TextReader& in, const std::vector<std::string
     return ids;
 }
 
-inline const char* migration_header() noexcept {
-    return "ringplan migration 1";
+// Version 1 has no rule lines; to_text writes it for a runner without a rule or topology, so
+// such a runner's text is what it was before rules.
+inline const char* migration_header(bool with_rule) noexcept {
+    return with_rule ? "ringplan migration 2" : "ringplan migration 1";
+}
+
+// The plan's options for a runner's: the rule and the topology when there is one.
+template <class NodeId>
+PlanOptions<NodeId> migration_plan_options(Rf rf, const MigrationOptions<NodeId>& o) {
+    PlanOptions<NodeId> po(rf, o.down);
+    po.policy = o.policy;
+    po.topology = o.topology;
+    return po;
 }
 
 }  // namespace detail
@@ -538,7 +590,7 @@ void MigrationRunner<NodeId>::add_moves(const Plan<NodeId>& plan,
                                         const Ring<Hash, NodeId>& before) {
     // The old replica sets by range; for a two-ring runner the layout already has them.
     const std::vector<RangeLayout<NodeId>> own =
-        layout_.empty() ? detail::layout_of<Hash, NodeId>(before, nullptr, plan.rf)
+        layout_.empty() ? detail::layout_of<Hash, NodeId>(before, nullptr, plan.rf, options_)
                         : std::vector<RangeLayout<NodeId>>{};
     const std::vector<RangeLayout<NodeId>>& segs = layout_.empty() ? own : layout_;
     lost_ = plan.lost;
@@ -589,8 +641,8 @@ MigrationRunner<NodeId>::MigrationRunner(const Ring<Hash, NodeId>& before,
                                          const Ring<Hash, NodeId>& after, Rf rf,
                                          MigrationOptions<NodeId> options) {
     set_options(std::move(options));
-    const Plan<NodeId> plan = diff(before, after, PlanOptions<NodeId>(rf, options_.down));
-    layout_ = detail::layout_of(before, &after, rf);
+    const Plan<NodeId> plan = diff(before, after, detail::migration_plan_options(rf, options_));
+    layout_ = detail::layout_of(before, &after, rf, options_);
     add_moves(plan, before);
     cleanup_from_layout();
 }
@@ -610,6 +662,20 @@ MigrationRunner<NodeId>::MigrationRunner(const Plan<NodeId>& plan, const Ring<Ha
         detail::raise(Errc::unknown_node, std::string(to_string(origin)) + " node " +
                                               detail::describe(node) + " is not in the ring");
     }
+    if (options.policy) {
+        if (options.policy->total_rf() != plan.rf) {
+            detail::raise(Errc::invalid_option,
+                          "the plan is for rf " + std::to_string(plan.rf.value()) +
+                              ", the replica rule's total is " +
+                              std::to_string(options.policy->total_rf().value()));
+        }
+        if (origin == PlanOrigin::join &&
+            options.policy->kind() != ReplicaPolicy::Kind::distinct_nodes) {
+            detail::raise(Errc::invalid_option,
+                          "a join under a rack-aware or network-topology rule needs the "
+                          "two-ring constructor: the plan does not name the nodes it pushes out");
+        }
+    }
     if (origin == PlanOrigin::crash) {
         options.down.push_back(node);  // plan_crash counts it down itself
     }
@@ -617,7 +683,7 @@ MigrationRunner<NodeId>::MigrationRunner(const Plan<NodeId>& plan, const Ring<Ha
     if (origin == PlanOrigin::leave || origin == PlanOrigin::crash) {
         Ring<Hash, NodeId> after = before;
         after.remove_node(node);
-        layout_ = detail::layout_of(before, &after, plan.rf);
+        layout_ = detail::layout_of(before, &after, plan.rf, options_);
     }
     add_moves(plan, before);
     if (!layout_.empty()) {
@@ -632,7 +698,7 @@ MigrationRunner<NodeId>::MigrationRunner(const Plan<NodeId>& plan, const Ring<Ha
         }
     } else {
         // A join: the new node enters each full replica set it gains, pushing out the last.
-        const auto segs = detail::layout_of<Hash, NodeId>(before, nullptr, plan.rf);
+        const auto segs = detail::layout_of<Hash, NodeId>(before, nullptr, plan.rf, options_);
         for (const Move<NodeId>& m : plan.moves) {
             for (auto s = detail::segment_at(segs, m.range.first);
                  s != segs.end() && s->range.first <= m.range.last; ++s) {
@@ -898,9 +964,10 @@ std::vector<NodeId> MigrationRunner<NodeId>::write_to(Token t) const {
     return out;
 }
 
-// The text form: a header line, then
+// The text form: a header line ("ringplan migration 2"; 1 without the rule lines), then
 //   options <max_send> <max_recv> <max_fraction or -> <epoch>
 //   down <n> <ids>
+//   rule ..., locations <n>, location ... (detail/rule_text.hpp; version 2 only)
 //   phase <phase>
 //   moves <n>, then per move:
 //     move <first> <last> <to> <state> <source> <attempts> <copy|catch_up> <n> <sources>
@@ -911,7 +978,8 @@ std::vector<NodeId> MigrationRunner<NodeId>::write_to(Token t) const {
 template <class NodeId>
 std::string MigrationRunner<NodeId>::to_text() const {
     using detail::write_u64;
-    std::string out = detail::migration_header();
+    const bool with_rule = options_.policy || !options_.topology.empty();
+    std::string out = detail::migration_header(with_rule);
     out += "\noptions ";
     write_u64(out, options_.max_send);
     out += ' ';
@@ -922,6 +990,12 @@ std::string MigrationRunner<NodeId>::to_text() const {
     write_u64(out, options_.epoch);
     out += "\ndown";
     detail::write_ids(out, options_.down);
+    if (with_rule) {
+        out += '\n';
+        detail::write_rule(out, options_.policy);
+        out += '\n';
+        detail::write_locations(out, options_.topology);
+    }
     out += "\nphase ";
     out += to_string(phase_);
     out += "\nmoves ";
@@ -977,8 +1051,11 @@ std::string MigrationRunner<NodeId>::to_text() const {
 template <class NodeId>
 MigrationRunner<NodeId> MigrationRunner<NodeId>::from_text(std::string_view text) {
     detail::TextReader in(text);
-    if (in.expect_line("the header") != detail::migration_header()) {
-        in.fail(std::string("expected the header '") + detail::migration_header() + "'");
+    const std::string_view header = in.expect_line("the header");
+    const bool with_rule = header == detail::migration_header(true);
+    if (!with_rule && header != detail::migration_header(false)) {
+        in.fail(std::string("expected the header '") + detail::migration_header(true) +
+                "' (or version 1)");
     }
     MigrationRunner r;
     MigrationOptions<NodeId> o;
@@ -1009,6 +1086,10 @@ MigrationRunner<NodeId> MigrationRunner<NodeId>::from_text(std::string_view text
             std::adjacent_find(o.down.begin(), o.down.end()) != o.down.end()) {
             in.fail("the down nodes must be sorted and distinct");
         }
+    }
+    if (with_rule) {
+        o.policy = detail::read_rule(in);
+        o.topology = detail::read_locations<NodeId>(in);
     }
     r.set_options(std::move(o));  // invalid_limit
     {

@@ -719,3 +719,90 @@ TEST_CASE("cluster_sim: --help", "[cluster_sim]") {
         CHECK(contains(r.out, option));
     }
 }
+
+TEST_CASE("cluster_sim: a network-topology rule places the nodes and plans by it",
+          "[cluster_sim][topology]") {
+    const std::string placed = R"(rule network_topology dc1=2 dc2=2
+place a dc1 r1
+place b dc1 r2
+place c dc1 r3
+place d dc2 r1
+place e dc2 r2
+place f dc2 r3
+nodes a b c d e
+)";
+    const ProgramResult r =
+        run_stdin("--detector fixed --remove-after-ms 20000 --vnodes 8", placed + R"(at 1000 join f
+at 5000 join g
+at 10000 leave e
+at 20000 crash d
+at 90000 end
+)");
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    const std::vector<Line> lines = parse(r.out);
+    for (const Line& plan : select(lines, "plan")) {
+        CHECK(plan.fields.count("under") == 1);  // every plan line says it under a rule
+    }
+    // f joins dc2; g has no place, which the rule needs.
+    const auto join = select(lines, "join", "f");
+    REQUIRE(join.size() == 1);
+    CHECK(after(lines, join[0]).field("under") == "0.0000");
+    const auto refused = select(lines, "refused", "join");
+    REQUIRE(refused.size() == 1);
+    CHECK(contains(refused[0].text,
+                   "5000 refused join g: ringplan: invalid_topology: node 'g' "
+                   "has no location, and the network_topology rule needs one"));
+    // e leaves: d and f keep dc2's 2 replicas. d's removal leaves dc2 one node for an rf of 2:
+    // everything is under-replicated, though 4 nodes remain for a total rf of 4.
+    const auto leaving = select(lines, "leaving", "e");
+    REQUIRE(leaving.size() == 1);
+    CHECK(after(lines, leaving[0]).field("under") == "0.0000");
+    CHECK(leaving[0].field("owned") != "1.0000");  // dc2 had 3 nodes for 2 replicas
+    const auto removed = select(lines, "removed", "d");
+    REQUIRE(removed.size() == 1);
+    const Line crash_plan = after(lines, removed[0]);
+    CHECK(crash_plan.subject == "crash");
+    CHECK(crash_plan.field("under") == "1.0000");
+    CHECK(crash_plan.field("lost") == "0.0000");
+    CHECK(removed[0].field("owned") == "1.0000");  // one of dc2's last two: every range
+
+    // Without a rule the same run prints no under field.
+    const ProgramResult plain = run_stdin("--detector fixed", "nodes a b c\nat 1000 end\n");
+    REQUIRE(plain.exit_code == 0);
+    CHECK_FALSE(contains(plain.out, "under="));
+}
+
+TEST_CASE("cluster_sim: bad rule and place lines: exit status 1 naming the line",
+          "[cluster_sim][topology]") {
+    const struct {
+        const char* args;
+        const char* scenario;
+        const char* message;
+    } cases[] = {
+        {"", "rule network_topology dc1\nnodes a\nat 1 end\n",
+         "<stdin>:1: expected <datacenter>=<rf>, got 'dc1'"},
+        {"", "rule rack_aware 0\nnodes a\nat 1 end\n",
+         "<stdin>:1: rf '0' is not a whole number from 1 to 64"},
+        {"", "rule nearby 2\nnodes a\nat 1 end\n", "<stdin>:1: expected 'rule distinct_nodes"},
+        {"", "rule rack_aware 2\nrule rack_aware 3\nnodes a\nat 1 end\n",
+         "<stdin>:2: a second 'rule' line (the first is line 1)"},
+        {"", "nodes a\nat 1 crash a\nplace a dc1 r1\nat 2 end\n",
+         "<stdin>:3: 'place' must come before the 'at' lines"},
+        {"", "place a dc1 r1\nplace a dc2 r1\nnodes a\nat 1 end\n",
+         "<stdin>:2: node 'a' is placed twice"},
+        {"", "rule network_topology dc1=0\nnodes a\nat 1 end\n",
+         "<stdin>:1: ringplan: invalid_rf: a network-topology rule needs a datacenter"},
+        {"--partitions 8", "rule rack_aware 2\nplace a dc1 r1\nnodes a\nat 1 end\n",
+         "partition mode takes only the distinct_nodes rule, got rack_aware"},
+        {"", "rule rack_aware 2\nnodes a\nat 1 end\n", "node 'a' has no location"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.scenario);
+        const ProgramResult r = run_stdin(c.args, c.scenario);
+        INFO(r.err);
+        CHECK(r.exit_code == 1);
+        CHECK(r.out.empty());
+        CHECK(contains(r.err, c.message));
+    }
+}
