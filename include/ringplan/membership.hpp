@@ -444,35 +444,6 @@ PartitionChange<NodeId> change_to_nothing(const PartitionMap<NodeId>& map) {
     return out;
 }
 
-// The share of the ring whose replicas under the placement's rule include `node`.
-template <class Hash, class NodeId>
-double rule_share(const Placement<Hash, NodeId>& placement, const NodeId& node) {
-    const Ring<Hash, NodeId>& ring = placement.ring();
-    const Token* tokens = ring.vnode_tokens();
-    const std::size_t n = ring.vnode_count();
-    std::vector<const NodeId*> replicas(placement.max_replicas());
-    double share = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        const Token hi = tokens[i];
-        const Token lo = tokens[i == 0 ? n - 1 : i - 1];
-        if (i > 0 && lo == hi) {
-            continue;  // a tie: the range (lo, hi] is the first vnode's at hi
-        }
-        const std::size_t k = placement.replicas_at(hi, replicas.data());
-        if (std::none_of(replicas.begin(), replicas.begin() + static_cast<std::ptrdiff_t>(k),
-                         [&](const NodeId* r) { return *r == node; })) {
-            continue;
-        }
-        if (i > 0) {
-            share += TokenRange{lo + 1, hi}.fraction();
-        } else {  // the range that wraps: (last token, max] and [0, first token]
-            share += TokenRange{0, hi}.fraction();
-            share += lo == max_token ? 0.0 : TokenRange{lo + 1, max_token}.fraction();
-        }
-    }
-    return share;
-}
-
 }  // namespace detail
 
 template <class NodeId>
@@ -594,7 +565,7 @@ double Membership<Hash, NodeId>::owned(const NodeId& node) const {
     if (!options_.policy || !options_.policy->needs_topology()) {
         return replicated_share(ring_, node, detail::membership_rf(options_));
     }
-    return detail::rule_share(Placement<Hash, NodeId>(ring_, topology_, *options_.policy), node);
+    return Placement<Hash, NodeId>(ring_, topology_, *options_.policy).replicated_share(node);
 }
 
 template <class Hash, class NodeId>
