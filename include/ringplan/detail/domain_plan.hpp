@@ -230,7 +230,7 @@ Plan<NodeId> domain_plan(const Ring<Hash, NodeId>& before, const Ring<Hash, Node
         }
         planner.prefer_same_site(std::move(site));
     }
-    DomainReports reports(wb.table(), wa.table(), per_dc || topology != nullptr);
+    DomainReports reports(wb.table(), wa.table(), per_dc);
 
     const Token* tb = before.vnode_tokens();
     const Token* ta = after.vnode_tokens();
