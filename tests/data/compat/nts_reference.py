@@ -136,6 +136,12 @@ def explicit_clusters(rng):
                 {"dc1": 4}))
     # One datacenter, one node, one token.
     out.append(("single", [node("a1", "dc1", "r1", 1)], {"dc1": 3}))
+    # Node tokens at both ends of the token space (Long.MIN_VALUE is the partitioner's minimum,
+    # still a token a node may hold; Long.MAX_VALUE is the token of keys hashing to MIN).
+    out.append(("extreme-tokens",
+                [("a1", "dc1", "r1", [MIN_TOKEN]), ("a2", "dc1", "r2", [MAX_TOKEN]),
+                 ("b1", "dc2", "r1", [0] + tokens.take(2))],
+                {"dc1": 1, "dc2": 1}))
     return out
 
 
