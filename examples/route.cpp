@@ -1,9 +1,12 @@
 // ringplan example: route keys as libmemcached (ketama), Cassandra (Murmur3Partitioner,
-// SimpleStrategy) or ringplan's default ring would.
+// SimpleStrategy or NetworkTopologyStrategy) or ringplan's default ring would.
 //
 //   route --scheme ketama|cassandra|default [--rf N] NODES_FILE < keys
+//   route --scheme nts --rf DC:N[,DC:N...] [--order driver|server] NODES_FILE < keys
 //
-// prints `key<TAB>node[,node...]` per key line, rf nodes in preference order. Bad arguments or
+// prints `key<TAB>node[,node...]` per key line, rf nodes in preference order (nts: the
+// DataStax Python driver's order, or with --order server Cassandra's; NODES_FILE lines are
+// `name datacenter rack token[,token...]`, rack `-` for none). Bad arguments or
 // node lines, or running out of memory: a message on stderr (with the line number) and exit
 // status 1. A key that can not be routed (ketama: longer than 250 bytes) gets a message naming
 // its line, the other keys are routed, and the exit status is 1. Exit status 2: stdout could

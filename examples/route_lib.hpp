@@ -8,7 +8,9 @@
 
 #include <ringplan/cassandra.hpp>
 #include <ringplan/ketama.hpp>
+#include <ringplan/placement.hpp>
 #include <ringplan/ring.hpp>
+#include <ringplan/topology.hpp>
 #include <ringplan/xxh3.hpp>
 
 #include <algorithm>
@@ -31,16 +33,21 @@ struct Failure : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-enum class Scheme { ketama, cassandra, standard };
+enum class Scheme { ketama, cassandra, standard, nts };
 
 struct Options {
     Scheme scheme = Scheme::standard;
     std::size_t rf = 1;
     std::string nodes_file;
+    // --scheme nts: the rf of each datacenter and the order of the replicas.
+    std::vector<ringplan::DatacenterRf> datacenter_rfs;
+    ringplan::ReplicaOrder order = ringplan::ReplicaOrder::driver;
 };
 
 inline const char* usage() {
-    return "usage: route --scheme ketama|cassandra|default [--rf N] NODES_FILE < keys";
+    return "usage: route --scheme ketama|cassandra|default [--rf N] NODES_FILE < keys\n"
+           "       route --scheme nts --rf DC:N[,DC:N...] [--order driver|server] NODES_FILE "
+           "< keys";
 }
 
 inline bool parse_unsigned(const std::string& s, std::uint64_t max, std::uint64_t& out) {
@@ -71,12 +78,51 @@ inline bool parse_signed64(const std::string& s, std::int64_t& out) {
     return true;
 }
 
+/// `--rf` of --scheme nts: `DC:N[,DC:N...]`, each datacenter once, at least one N above 0.
+inline std::vector<ringplan::DatacenterRf> parse_datacenter_rfs(const std::string& v) {
+    std::vector<ringplan::DatacenterRf> out;
+    std::uint64_t total = 0;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t comma = v.find(',', start);
+        const std::string item = v.substr(start, comma - start);
+        const std::size_t colon = item.find(':');
+        std::uint64_t rf = 0;
+        if (colon == 0 || colon == std::string::npos ||
+            !parse_unsigned(item.substr(colon + 1), 1000000, rf)) {
+            throw Failure(std::string("--rf for --scheme nts must be DC:N[,DC:N...] (N a whole "
+                                      "number), not '") +
+                          v + "'");
+        }
+        const std::string dc = item.substr(0, colon);
+        for (const ringplan::DatacenterRf& d : out) {
+            if (d.datacenter == dc) {
+                throw Failure(std::string("--rf names datacenter ") + dc + " twice");
+            }
+        }
+        out.push_back({dc, static_cast<std::uint32_t>(rf)});
+        total += rf;
+        if (comma == std::string::npos) {
+            break;
+        }
+        start = comma + 1;
+    }
+    if (total == 0) {
+        throw Failure(std::string("--rf '") + v + "' gives every datacenter rf 0");
+    }
+    return out;
+}
+
 inline Options parse_args(const std::vector<std::string>& args) {
     Options o;
     bool have_scheme = false;
+    std::string rf_arg;  // read once the scheme is known: its form depends on it
+    std::string order_arg;
+    bool have_rf = false;
+    bool have_order = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
-        if (a == "--scheme" || a == "--rf") {
+        if (a == "--scheme" || a == "--rf" || a == "--order") {
             if (i + 1 == args.size()) {
                 throw Failure(a + " needs a value");
             }
@@ -89,15 +135,17 @@ inline Options parse_args(const std::vector<std::string>& args) {
                     o.scheme = Scheme::cassandra;
                 } else if (v == "default") {
                     o.scheme = Scheme::standard;
+                } else if (v == "nts") {
+                    o.scheme = Scheme::nts;
                 } else {
                     throw Failure(std::string("unknown scheme '") + v + "'");
                 }
+            } else if (a == "--rf") {
+                rf_arg = v;
+                have_rf = true;
             } else {
-                std::uint64_t rf = 0;
-                if (!parse_unsigned(v, 1000000, rf) || rf < 1) {
-                    throw Failure(std::string("--rf must be a whole number >= 1, not '") + v + "'");
-                }
-                o.rf = static_cast<std::size_t>(rf);
+                order_arg = v;
+                have_order = true;
             }
         } else if (!a.empty() && a[0] == '-') {
             throw Failure(std::string("unknown option '") + a + "'");
@@ -109,6 +157,26 @@ inline Options parse_args(const std::vector<std::string>& args) {
     }
     if (!have_scheme) {
         throw Failure("--scheme is required");
+    }
+    if (o.scheme == Scheme::nts) {
+        if (!have_rf) {
+            throw Failure("--scheme nts needs --rf DC:N[,DC:N...]");
+        }
+        o.datacenter_rfs = parse_datacenter_rfs(rf_arg);
+        if (order_arg == "server") {
+            o.order = ringplan::ReplicaOrder::server;
+        } else if (have_order && order_arg != "driver") {
+            throw Failure(std::string("--order must be driver or server, not '") + order_arg + "'");
+        }
+    } else {
+        if (have_order) {
+            throw Failure("--order is only for --scheme nts");
+        }
+        std::uint64_t rf = 1;
+        if (have_rf && (!parse_unsigned(rf_arg, 1000000, rf) || rf < 1)) {
+            throw Failure(std::string("--rf must be a whole number >= 1, not '") + rf_arg + "'");
+        }
+        o.rf = static_cast<std::size_t>(rf);
     }
     if (o.nodes_file.empty()) {
         throw Failure("NODES_FILE is required");
@@ -232,21 +300,44 @@ inline ringplan::ketama::KetamaRing read_ketama(std::istream& in) {
         [&] { return ringplan::ketama::build_ring(servers); });
 }
 
-/// `name token[,token...]` per line, tokens signed as Cassandra prints them.
-inline ringplan::cassandra::CassandraRing read_cassandra(std::istream& in) {
+/// The rack field of --scheme nts that means "no rack".
+constexpr const char* no_rack = "-";
+
+/// Cassandra nodes, as the lines they were read from.
+struct CassandraNodes {
     std::vector<ringplan::cassandra::Node> nodes;
-    std::vector<std::string> names;
     std::vector<std::size_t> lines;
-    std::size_t total = 0;
+    std::size_t tokens = 0;  // in all
+};
+
+/// `name token[,token...]` per line (with `located`: `name datacenter rack token[,token...]`,
+/// rack `-` for none), tokens signed as Cassandra prints them. Refuses a node listed twice and
+/// a token held twice.
+inline CassandraNodes read_cassandra_nodes(std::istream& in, bool located) {
+    CassandraNodes c;
+    std::vector<ringplan::cassandra::Node>& nodes = c.nodes;
+    std::vector<std::size_t>& lines = c.lines;
+    std::vector<std::string> names;
+    std::size_t& total = c.tokens;
     for_each_node_line(in, [&](std::size_t n, const std::vector<std::string>& f) {
-        if (f.size() != 2) {
-            throw line_error(n, "expected 'name token[,token...]'");
+        if (f.size() != (located ? 4u : 2u)) {
+            throw line_error(n, located ? "expected 'name datacenter rack token[,token...]' "
+                                          "(rack - for none)"
+                                        : "expected 'name token[,token...]'");
         }
         ringplan::cassandra::Node node{f[0], {}};
+        if (located) {
+            if (f[1] == no_rack) {
+                throw line_error(n, "no datacenter ('-' means no rack, and only as the rack)");
+            }
+            node.datacenter = f[1];
+            node.rack = f[2] == no_rack ? std::string() : f[2];
+        }
+        const std::string& list = f.back();
         std::size_t start = 0;
         while (true) {
-            const std::size_t comma = f[1].find(',', start);
-            const std::string t = f[1].substr(start, comma - start);
+            const std::size_t comma = list.find(',', start);
+            const std::string t = list.substr(start, comma - start);
             std::int64_t v = 0;
             if (!parse_signed64(t, v)) {
                 throw line_error(n, std::string("bad token '") + t + "' (a signed 64-bit integer)");
@@ -290,8 +381,12 @@ inline ringplan::cassandra::CassandraRing read_cassandra(std::istream& in) {
                      : std::string(" is already held by node ") + first.name + " (line " +
                            std::to_string(lines[tokens[worst - 1].second]) + ")"));
     }
-    return building(std::string("the cassandra ring of ") + std::to_string(total) + " tokens",
-                    [&] { return ringplan::cassandra::build_ring(nodes); });
+    return c;
+}
+
+inline ringplan::cassandra::CassandraRing build_cassandra(const CassandraNodes& c) {
+    return building(std::string("the cassandra ring of ") + std::to_string(c.tokens) + " tokens",
+                    [&] { return ringplan::cassandra::build_ring(c.nodes); });
 }
 
 /// How the default ring is built from its nodes, in as few bulk calls as possible: with the
@@ -384,6 +479,17 @@ inline ringplan::Ring<> read_default(std::istream& in) {
     return building(what, [&] { return build_default(names, counts); });
 }
 
+/// A Cassandra ring and its NetworkTopologyStrategy replicas, routed as a ring is by route_keys.
+struct NtsRoute {
+    const ringplan::cassandra::CassandraRing& ring;
+    const ringplan::Placement<ringplan::cassandra::Murmur3Hash, std::string>& placement;
+
+    bool empty() const { return ring.empty(); }
+    std::vector<std::string> replicas(const std::string& key, ringplan::Rf) const {
+        return placement.replicas(key);
+    }
+};
+
 /// The longest key libmemcached accepts: MEMCACHED_MAX_KEY (251) - 1. Longer keys fail with
 /// MEMCACHED_KEY_TOO_BIG, so routing them would name a server no client would use.
 constexpr std::size_t ketama_max_key = 250;
@@ -430,6 +536,20 @@ int route_keys(const R& ring, std::size_t rf, std::size_t max_key, std::istream&
     return status;
 }
 
+/// `name datacenter rack token[,token...]` per line, routed with NetworkTopologyStrategy.
+inline int route_nts(const Options& o, std::istream& nodes, std::istream& keys, std::ostream& out,
+                     std::ostream& err) {
+    const CassandraNodes c = read_cassandra_nodes(nodes, true);
+    const auto ring = build_cassandra(c);
+    const auto topology =
+        building("the topology", [&] { return ringplan::cassandra::build_topology(c.nodes); });
+    const auto placement = building("the NetworkTopologyStrategy placement", [&] {
+        return ringplan::Placement<ringplan::cassandra::Murmur3Hash, std::string>(
+            ring, topology, ringplan::ReplicaPolicy::network_topology(o.datacenter_rfs, o.order));
+    });
+    return route_keys(NtsRoute{ring, placement}, 1, static_cast<std::size_t>(-1), keys, out, err);
+}
+
 /// Reads the nodes, then routes every key line of `keys`; per-key problems go to `err`.
 /// Returns the exit code (route_keys). Throws Failure for a bad node file.
 inline int run(const Options& o, std::istream& nodes, std::istream& keys, std::ostream& out,
@@ -439,7 +559,10 @@ inline int run(const Options& o, std::istream& nodes, std::istream& keys, std::o
         case Scheme::ketama:
             return route_keys(read_ketama(nodes), o.rf, ketama_max_key, keys, out, err);
         case Scheme::cassandra:
-            return route_keys(read_cassandra(nodes), o.rf, any_length, keys, out, err);
+            return route_keys(build_cassandra(read_cassandra_nodes(nodes, false)), o.rf, any_length,
+                              keys, out, err);
+        case Scheme::nts:
+            return route_nts(o, nodes, keys, out, err);
         case Scheme::standard:
             break;
     }

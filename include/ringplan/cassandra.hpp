@@ -1,12 +1,14 @@
 // ringplan: consistent hashing with departure planning.
 // SPDX-License-Identifier: MIT
 //
-// Cassandra's Murmur3Partitioner tokens and SimpleStrategy replicas: docs/compatibility.md.
+// Cassandra's Murmur3Partitioner tokens, SimpleStrategy and NetworkTopologyStrategy replicas:
+// docs/compatibility.md.
 #ifndef RINGPLAN_CASSANDRA_HPP
 #define RINGPLAN_CASSANDRA_HPP
 
 #include <ringplan/ring.hpp>
 #include <ringplan/token.hpp>
+#include <ringplan/topology.hpp>
 #include <ringplan/version.hpp>
 
 #include <cstddef>
@@ -19,12 +21,26 @@
 
 RINGPLAN_NAMESPACE_BEGIN
 
-/// Apache Cassandra's Murmur3Partitioner and SimpleStrategy, as an ordinary ringplan::Ring.
+/// Apache Cassandra's Murmur3Partitioner, SimpleStrategy and NetworkTopologyStrategy, as an
+/// ordinary ringplan::Ring (and a Placement for NetworkTopologyStrategy).
 ///
 /// Cassandra's tokens are signed 64-bit values ordered as signed numbers; in the ring a token
 /// `t` sits at token_to_unsigned(t) (the sign bit flipped), which keeps the order, so "the
 /// first node token >= the key's token, wrapping" is exactly the ring's owner rule, and
 /// Ring::replicas with rf is SimpleStrategy's replica list.
+///
+/// NetworkTopologyStrategy's replicas come from a Placement over the same ring:
+///
+///     const std::vector<cassandra::Node> nodes = {{"a1", {-100, 900}, "dc1", "r1"}, ...};
+///     const auto ring = cassandra::build_ring(nodes);
+///     const Placement<cassandra::Murmur3Hash, std::string> nts(
+///         ring, cassandra::build_topology(nodes),
+///         ReplicaPolicy::network_topology({{"dc1", 3}, {"dc2", 2}}, ReplicaOrder::driver));
+///     nts.replicas("user:42");  // the DataStax Python driver's list, in its order
+///
+/// ReplicaOrder::driver lists them as the DataStax Python driver 3.25 does (checked against it),
+/// ReplicaOrder::server as Cassandra 4's calculateNaturalReplicas (checked against a
+/// transcription of its Java code); docs/compatibility.md says where the two differ.
 namespace cassandra {
 
 /// Cassandra's signed token.
@@ -72,15 +88,23 @@ struct Murmur3Hash {
 /// A ring of named Cassandra nodes whose keys hash as Murmur3Partitioner's.
 using CassandraRing = Ring<Murmur3Hash, std::string>;
 
-/// One node and its tokens as Cassandra prints them (initial_token, nodetool ring).
+/// One node and its tokens as Cassandra prints them (initial_token, nodetool ring), and where it
+/// sits (nodetool status), which only NetworkTopologyStrategy reads.
 struct Node {
     std::string name;                 ///< The node's id in the ring.
     std::vector<SignedToken> tokens;  ///< Its tokens, any order, at least one.
+    std::string datacenter = {};      ///< Its datacenter (build_topology needs one).
+    std::string rack = {};            ///< Its rack; empty: no rack (the driver's None).
 };
 
 /// The ring of `nodes`; Ring::replicas(key, rf) is then SimpleStrategy's replica list.
 /// Errors: duplicate_node, zero_vnodes (no tokens), token_collision (a token held twice).
 CassandraRing build_ring(const std::vector<Node>& nodes);
+
+/// The locations of `nodes` (datacenter and rack), for a network-topology Placement over
+/// build_ring(nodes). Errors: invalid_topology (a node without a datacenter, a node listed
+/// twice).
+Topology<std::string> build_topology(const std::vector<Node>& nodes);
 
 }  // namespace cassandra
 
@@ -201,6 +225,18 @@ inline CassandraRing build_ring(const std::vector<Node>& nodes) {
     CassandraRing ring;
     ring.add_nodes_with_tokens(entries.begin(), entries.end());
     return ring;
+}
+
+inline Topology<std::string> build_topology(const std::vector<Node>& nodes) {
+    Topology<std::string> topology;
+    for (const Node& n : nodes) {
+        if (topology.find(n.name) != nullptr) {
+            detail::raise(Errc::invalid_topology,
+                          "node " + detail::describe(n.name) + " is listed twice");
+        }
+        topology.set(n.name, n.datacenter, n.rack);  // invalid_topology: no datacenter
+    }
+    return topology;
 }
 
 }  // namespace cassandra

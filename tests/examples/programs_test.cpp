@@ -156,3 +156,39 @@ TEST_CASE("programs: route builds a 5,000-node ring in one go", "[programs]") {
     CHECK(r.exit_code == 0);
     CHECK(seconds.count() < 20.0);
 }
+
+TEST_CASE("programs: route --scheme nts end to end", "[programs][nts]") {
+    const std::string nodes = "'" + data_dir + "/route/nts.nodes'";
+    const std::string keys = example_test::slurp(data_dir + "/route/keys.in");
+    // The driver-order file agrees with the DataStax Python driver 3.25 (checked when it was
+    // written; tests/compat/nts_live.py checks route against the driver on random clusters).
+    const ProgramResult driver =
+        run_program(RINGPLAN_ROUTE_PROGRAM, "--scheme nts --rf east:3,west:2 " + nodes, keys);
+    CHECK(driver.exit_code == 0);
+    CHECK(driver.err.empty());
+    CHECK(driver.out == example_test::slurp(data_dir + "/route/nts_driver.out"));
+    const ProgramResult server = run_program(
+        RINGPLAN_ROUTE_PROGRAM, "--scheme nts --order server --rf east:3,west:2 " + nodes, keys);
+    CHECK(server.exit_code == 0);
+    CHECK(server.out == example_test::slurp(data_dir + "/route/nts_server.out"));
+
+    const ProgramResult full =
+        run_program(RINGPLAN_ROUTE_PROGRAM, "--scheme nts --rf east:3 " + nodes, keys, "/dev/full");
+    CHECK(full.exit_code == 2);
+    CHECK(full.err == "route: could not write the output\n");
+
+    TempDir dir;
+    const std::string bad = dir.write("bad.nodes", "a1 dc1 r1 5\r\na2 dc1 6\n");
+    const ProgramResult line =
+        run_program(RINGPLAN_ROUTE_PROGRAM, "--scheme nts --rf dc1:1 '" + bad + "'", "k\n");
+    CHECK(line.exit_code == 1);
+    CHECK(line.out.empty());
+    CHECK(line.err ==
+          "route: line 2: expected 'name datacenter rack token[,token...]' (rack - for none)\n");
+
+    const ProgramResult args =
+        run_program(RINGPLAN_ROUTE_PROGRAM, "--scheme nts --rf east:0 " + nodes, keys);
+    CHECK(args.exit_code == 1);
+    CHECK(contains(args.err, "route: --rf 'east:0' gives every datacenter rf 0\nusage: route "));
+    CHECK(contains(args.err, "route --scheme nts --rf DC:N[,DC:N...] [--order driver|server]"));
+}

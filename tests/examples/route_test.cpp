@@ -37,6 +37,41 @@ std::string failure(route::Scheme scheme, const std::string& nodes) {
     return "no failure";
 }
 
+// route --scheme nts with `args` (the NODES_FILE name is added) over `nodes`.
+std::string run_nts(const std::vector<std::string>& args, const std::string& nodes,
+                    const std::string& keys) {
+    std::vector<std::string> all = args;
+    all.insert(all.begin(), {"--scheme", "nts"});
+    all.push_back("nodes.txt");
+    std::istringstream n(nodes);
+    std::istringstream k(keys);
+    std::ostringstream out;
+    std::ostringstream err;
+    const int code = route::run(route::parse_args(all), n, k, out, err);
+    if (code != 0 || !err.str().empty()) {
+        throw std::runtime_error("route::run returned " + std::to_string(code) + ": " + err.str());
+    }
+    return out.str();
+}
+
+std::string args_failure(const std::vector<std::string>& args) {
+    try {
+        route::parse_args(args);
+    } catch (const route::Failure& e) {
+        return e.what();
+    }
+    return "no failure";
+}
+
+std::string nts_failure(const std::string& nodes) {
+    try {
+        run_nts({"--rf", "dc1:2"}, nodes, "k\n");
+    } catch (const route::Failure& e) {
+        return e.what();
+    }
+    return "no failure";
+}
+
 }  // namespace
 
 TEST_CASE("route parses its arguments", "[route]") {
@@ -193,4 +228,75 @@ TEST_CASE("route: the default ring is built in one bulk call", "[route]") {
         {std::uint32_t{3}, std::uint32_t{5}, std::uint32_t{3}, std::uint32_t{1}});
     CHECK(CountingCollidingRing::bulk == 3);
     CHECK(colliding.vnode_count() == 12);
+}
+
+// "key:0" has token 8944296364800046971: past every node token, so its walk starts at the
+// ring's first token, a1's -9000000000000000000.
+TEST_CASE("route --scheme nts routes as NetworkTopologyStrategy, driver order by default",
+          "[route][nts]") {
+    const std::string nodes =
+        "# name datacenter rack tokens\n"
+        "a1 dc1 r1 -9000000000000000000,100\r\n"
+        "b1 dc2 r1 -8000000000000000000\n"
+        "a2 dc1 r1 -7000000000000000000\n"
+        "\n"
+        "a3 dc1 r2 -6000000000000000000\n"
+        "b2 dc2 - -5000000000000000000\n";
+    // Server: a1 (r1), b1 (dc2 r1), a2 rejected (r1 again; dc1 has 2 racks for rf 2), a3 (r2).
+    // Driver: dc1 first (a1 holds the ring's first token), then dc2.
+    CHECK(run_nts({"--rf", "dc1:2,dc2:1"}, nodes, "key:0\n") == "key:0\ta1,a3,b1\n");
+    CHECK(run_nts({"--rf", "dc1:2,dc2:1", "--order", "driver"}, nodes, "key:0\n") ==
+          "key:0\ta1,a3,b1\n");
+    CHECK(run_nts({"--order", "server", "--rf", "dc2:1,dc1:2"}, nodes, "key:0\n") ==
+          "key:0\ta1,b1,a3\n");
+    // rf 0 and a datacenter listed without nodes keep no replica; one not listed neither.
+    // The driver counts only dc2's nodes with a rack (b1): once b1 is placed it stops.
+    CHECK(run_nts({"--rf", "dc1:0,dc2:2,dc9:3"}, nodes, "key:0\n") == "key:0\tb1\n");
+    CHECK(run_nts({"--rf", "dc1:0,dc2:2,dc9:3", "--order", "server"}, nodes, "key:0\n") ==
+          "key:0\tb1,b2\n");
+    CHECK(run_nts({"--rf", "dc1:1"}, nodes, "key:0\r\n") == "key:0\ta1\n");
+}
+
+TEST_CASE("route --scheme nts: bad arguments name the argument", "[route][nts]") {
+    CHECK(args_failure({"--scheme", "nts", "f"}) == "--scheme nts needs --rf DC:N[,DC:N...]");
+    const std::string malformed =
+        "--rf for --scheme nts must be DC:N[,DC:N...] (N a whole number), not '";
+    CHECK(args_failure({"--scheme", "nts", "--rf", "3", "f"}) == malformed + "3'");
+    CHECK(args_failure({"--scheme", "nts", "--rf", ":3", "f"}) == malformed + ":3'");
+    CHECK(args_failure({"--scheme", "nts", "--rf", "dc1:", "f"}) == malformed + "dc1:'");
+    CHECK(args_failure({"--scheme", "nts", "--rf", "dc1:2,", "f"}) == malformed + "dc1:2,'");
+    CHECK(args_failure({"--scheme", "nts", "--rf", "dc1:-1", "f"}) == malformed + "dc1:-1'");
+    CHECK(args_failure({"--scheme", "nts", "--rf", "dc1:2,dc2:1,dc1:3", "f"}) ==
+          "--rf names datacenter dc1 twice");
+    CHECK(args_failure({"--scheme", "nts", "--rf", "dc1:0,dc2:0", "f"}) ==
+          "--rf 'dc1:0,dc2:0' gives every datacenter rf 0");
+    CHECK(args_failure({"--scheme", "nts", "--rf", "dc1:1", "--order", "client", "f"}) ==
+          "--order must be driver or server, not 'client'");
+    CHECK(args_failure({"--scheme", "nts", "--rf", "dc1:1", "--order"}) == "--order needs a value");
+    CHECK(args_failure({"--scheme", "cassandra", "--order", "server", "f"}) ==
+          "--order is only for --scheme nts");
+    CHECK(args_failure({"--scheme", "cassandra", "--rf", "dc1:3", "f"}) ==
+          "--rf must be a whole number >= 1, not 'dc1:3'");
+    CHECK(args_failure({"--scheme", "ketama", "--rf", "", "f"}) ==
+          "--rf must be a whole number >= 1, not ''");
+    const auto o = route::parse_args({"--rf", "b:1,a:2", "--scheme", "nts", "f"});
+    REQUIRE(o.datacenter_rfs.size() == 2);
+    CHECK(o.datacenter_rfs[0].datacenter == "b");
+    CHECK(o.datacenter_rfs[1].rf == 2);
+    CHECK(o.order == ringplan::ReplicaOrder::driver);
+}
+
+TEST_CASE("route --scheme nts reports bad node lines with their number", "[route][nts]") {
+    CHECK(nts_failure("a1 dc1 r1 1\na2 dc1 r1\n") ==
+          "line 2: expected 'name datacenter rack token[,token...]' (rack - for none)");
+    CHECK(nts_failure("a1 dc1 r1 1 2\n") ==
+          "line 1: expected 'name datacenter rack token[,token...]' (rack - for none)");
+    CHECK(nts_failure("a1 dc1 r1 1,x\n") == "line 1: bad token 'x' (a signed 64-bit integer)");
+    CHECK(nts_failure("a1 dc1 r1 1\n\na1 dc2 r1 2\n") ==
+          "line 3: node a1 already listed on line 1");
+    CHECK(nts_failure("a1 dc1 r1 1\na2 dc2 - 1\n") ==
+          "line 2: token 1 is already held by node a1 (line 1)");
+    CHECK(nts_failure("a1 - r1 1\n") ==
+          "line 1: no datacenter ('-' means no rack, and only as the rack)");
+    CHECK(nts_failure("# nothing\n") == "NODES_FILE has no nodes");
 }
