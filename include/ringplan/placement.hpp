@@ -73,7 +73,7 @@ public:
     std::size_t replicas_at(Token t, const NodeId** out) const {
         const std::size_t start = ring_->vnode_at(t);  // empty_ring
         std::uint32_t nodes_small[16];
-        std::uint32_t racks_small[16];
+        std::uint32_t racks_small[32];
         detail::DcState state_small[8];
         std::vector<std::uint32_t> nodes_big, racks_big;
         std::vector<detail::DcState> state_big;
@@ -82,7 +82,7 @@ public:
         detail::DcState* state = state_small;
         if (table_.total_rf > 16) {
             nodes_big.resize(table_.total_rf);
-            racks_big.resize(table_.total_rf);
+            racks_big.resize(2 * table_.total_rf);
             nodes = nodes_big.data();
             racks = racks_big.data();
         }
@@ -111,7 +111,7 @@ public:
                                                                           IsUp&& is_up) const {
         const std::size_t start = ring_->vnode_at(t);  // empty_ring
         std::vector<std::uint32_t> homes(max_replicas());
-        std::vector<std::uint32_t> racks(max_replicas());
+        std::vector<std::uint32_t> racks(2 * max_replicas());
         std::vector<detail::DcState> state(table_.dc_name.size());
         std::size_t n = detail::walk_replicas(table_, ring_->vnode_owners(), ring_->vnode_count(),
                                               start, homes.data(), racks.data(), state.data());
@@ -152,7 +152,7 @@ public:
         const auto index = static_cast<std::uint32_t>(ring_->node_index(node));
         const std::size_t size = ring_->vnode_count();
         std::vector<std::uint32_t> homes(max_replicas());
-        std::vector<std::uint32_t> racks(max_replicas());
+        std::vector<std::uint32_t> racks(2 * max_replicas());
         std::vector<detail::DcState> state(table_.dc_name.size());
         double share = 0;
         for (std::size_t i = 0; i < size; ++i) {

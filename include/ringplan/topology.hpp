@@ -435,15 +435,18 @@ struct DcState {
 };
 
 // The replicas of the range owned by position `start` of a ring's owner array, as node
-// indices into out (room for t.total_rf); returns how many. `racks_seen` has room for
-// t.total_rf too. The rules are transcriptions of their sources (docs/topology.md):
+// indices into out (room for t.total_rf); returns how many. `scratch` has room for
+// 2 x t.total_rf (the racks seen, and the driver's skipped hosts), `state` for one DcState per
+// datacenter: the walk allocates nothing. The rules are transcriptions of their sources
+// (docs/topology.md):
 //   distinct nodes: the first total_rf distinct owners;
 //   server: Cassandra 4's NetworkTopologyStrategy.calculateNaturalReplicas with
 //     DatacenterEndpoints.addEndpointAndCheckIfDone (rack_aware: one datacenter);
 //   driver: the Python driver's make_token_replica_map, datacenter by datacenter.
 inline std::size_t walk_replicas(const DomainTable& t, const std::uint32_t* owners,
                                  std::size_t size, std::size_t start, std::uint32_t* out,
-                                 std::uint32_t* racks_seen, DcState* state) {
+                                 std::uint32_t* scratch, DcState* state) {
+    std::uint32_t* racks_seen = scratch;
     std::size_t n = 0;
     if (size == 0) {
         return 0;
@@ -505,10 +508,10 @@ inline std::size_t walk_replicas(const DomainTable& t, const std::uint32_t* owne
         std::uint32_t placed = 0;
         std::size_t placed_racks = 0;  // racks_placed, in racks_seen[first..)
         std::uint32_t* racks_placed = racks_seen;
-        // skipped_hosts: held after the replicas in out (out has room: each skip is a host
-        // that is not yet a replica, and at most one lap of hosts is skipped before the
-        // flush; bounded below by the room check).
-        std::vector<std::uint32_t> skipped;
+        // skipped_hosts, in the second half of scratch. Only the first `remaining` can ever be
+        // flushed (remaining only falls), so a longer list is cut there: t.total_rf is room.
+        std::uint32_t* skipped = scratch + t.total_rf;
+        std::size_t skipped_count = 0;
         bool none_placed = false;  // the driver's None rack is in racks_placed
         const auto in_placed = [&](std::uint32_t node) {
             return t.racked[node] ? holds(racks_placed, placed_racks, t.rack[node]) : none_placed;
@@ -528,7 +531,9 @@ inline std::size_t walk_replicas(const DomainTable& t, const std::uint32_t* owne
                 continue;
             }
             if (in_placed(node) && placed_count() < t.dc_named_racks[d]) {
-                skipped.push_back(node);
+                if (skipped_count < static_cast<std::size_t>(remaining)) {
+                    skipped[skipped_count++] = node;
+                }
                 continue;
             }
             out[n++] = node;
@@ -542,14 +547,11 @@ inline std::size_t walk_replicas(const DomainTable& t, const std::uint32_t* owne
                 none_placed = true;
             }
             if (placed_count() == t.dc_named_racks[d]) {
-                for (std::uint32_t h : skipped) {
-                    if (remaining == 0) {
-                        break;
-                    }
-                    out[n++] = h;
+                for (std::size_t s = 0; s < skipped_count && remaining > 0; ++s) {
+                    out[n++] = skipped[s];
                     --remaining;
                 }
-                skipped.clear();
+                skipped_count = 0;
             }
         }
     }

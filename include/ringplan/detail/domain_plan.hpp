@@ -79,7 +79,7 @@ public:
         });
         set_driver_order(table_, owners_.data(), owners_.size());
         out_.resize(table_.total_rf);
-        racks_.resize(table_.total_rf);
+        racks_.resize(2 * table_.total_rf);
         state_.resize(table_.dc_name.size());
     }
 
