@@ -224,32 +224,17 @@ Plan<NodeId> diff(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& af
 
     // The segments are the gaps between the distinct tokens of both rings, visited from the top
     // down so each ring's replica lists come from one backward sweep (O(rf) a vnode).
-    const Token* tb = before.vnode_tokens();
-    const Token* ta = after.vnode_tokens();
-    std::vector<Token> cuts;
-    cuts.reserve(before.vnode_count() + after.vnode_count());
-    std::merge(tb, tb + before.vnode_count(), ta, ta + after.vnode_count(),
-               std::back_inserter(cuts));
-    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
     detail::SweptLists swept(vb, va, rf);
-    // Each ring's owner of a cut, by a cursor that only moves down: no search per cut.
-    std::size_t ib = before.vnode_count();
-    std::size_t ia = after.vnode_count();
     const auto owner_index = [](const detail::RingView& v, std::size_t i) {
         return i == v.base_size ? v.first() : detail::RingView::Pos{i, 0};
     };
-    for (std::size_t k = cuts.size(); k-- > 0;) {
-        const Token hi = cuts[k];
-        while (ib > 0 && tb[ib - 1] >= hi) {
-            --ib;
-        }
-        while (ia > 0 && ta[ia - 1] >= hi) {
-            --ia;
-        }
-        swept.at(owner_index(vb, ib), owner_index(va, ia), k + 1 == cuts.size());
-        planner.add(cuts[k == 0 ? cuts.size() - 1 : k - 1], hi, k == 0, swept.before(),
-                    swept.after());
-    }
+    bool top = true;
+    detail::for_each_cut(before, after,
+                         [&](Token lo, Token hi, bool first, std::size_t ib, std::size_t ia) {
+                             swept.at(owner_index(vb, ib), owner_index(va, ia), top);
+                             top = false;
+                             planner.add(lo, hi, first, swept.before(), swept.after());
+                         });
     detail::RawPlan& raw = planner.result();
     if (na < rf) {
         // Also when both rings are empty and there is no segment to visit.

@@ -60,6 +60,34 @@ SharedIds<NodeId> shared_ids(const Ring<Hash, NodeId>& before, const Ring<Hash, 
     return s;
 }
 
+// The segments between the distinct tokens of both rings, from the top down: visit(lo, hi,
+// first, ib, ia) for each, where ib and ia are the positions of the first vnode >= hi in each
+// ring (its vnode count when there is none: the owner wraps to position 0). Cursors only move
+// down, so no cut costs a search.
+template <class Hash, class NodeId, class Visit>
+void for_each_cut(const Ring<Hash, NodeId>& before, const Ring<Hash, NodeId>& after,
+                  Visit&& visit) {
+    const Token* tb = before.vnode_tokens();
+    const Token* ta = after.vnode_tokens();
+    std::vector<Token> cuts;
+    cuts.reserve(before.vnode_count() + after.vnode_count());
+    std::merge(tb, tb + before.vnode_count(), ta, ta + after.vnode_count(),
+               std::back_inserter(cuts));
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    std::size_t ib = before.vnode_count();
+    std::size_t ia = after.vnode_count();
+    for (std::size_t k = cuts.size(); k-- > 0;) {
+        const Token hi = cuts[k];
+        while (ib > 0 && tb[ib - 1] >= hi) {
+            --ib;
+        }
+        while (ia > 0 && ta[ia - 1] >= hi) {
+            --ia;
+        }
+        visit(cuts[k == 0 ? cuts.size() - 1 : k - 1], hi, k == 0, ib, ia);
+    }
+}
+
 // One ring under the rule, in shared node indices: its owners and its resolved table, and a
 // walk that reuses its scratch space. Lists are deduplicated (the driver's rule can list a
 // node twice; a replica set holds it once).
@@ -232,44 +260,28 @@ Plan<NodeId> domain_plan(const Ring<Hash, NodeId>& before, const Ring<Hash, Node
     }
     DomainReports reports(wb.table(), wa.table(), per_dc);
 
-    const Token* tb = before.vnode_tokens();
-    const Token* ta = after.vnode_tokens();
-    std::vector<Token> cuts;
-    cuts.reserve(before.vnode_count() + after.vnode_count());
-    std::merge(tb, tb + before.vnode_count(), ta, ta + after.vnode_count(),
-               std::back_inserter(cuts));
-    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-    std::size_t ib = before.vnode_count();
-    std::size_t ia = after.vnode_count();
     const std::vector<std::uint32_t> none;
     std::vector<std::uint32_t> lb;
-    for (std::size_t k = cuts.size(); k-- > 0;) {
-        const Token hi = cuts[k];
-        while (ib > 0 && tb[ib - 1] >= hi) {
-            --ib;
-        }
-        while (ia > 0 && ta[ia - 1] >= hi) {
-            --ia;
-        }
-        // The owner of hi: the first vnode >= hi, wrapping to position 0.
-        if (before.vnode_count() > 0) {
-            lb = wb.at(ib == before.vnode_count() ? 0 : ib);
-        } else {
-            lb.clear();
-        }
-        const std::vector<std::uint32_t>& la =
-            after.vnode_count() > 0 ? wa.at(ia == after.vnode_count() ? 0 : ia) : none;
-        const Token lo = cuts[k == 0 ? cuts.size() - 1 : k - 1];
-        const bool first = k == 0;
-        TokenRange ranges[2];
-        std::size_t n = 0;
-        for_each_range(lo, hi, first, first && lo == hi,
-                       [&](const TokenRange& r) { ranges[n++] = r; });
-        if (n > 0) {
-            reports.segment(ranges, n, lb, la, down);
-        }
-        planner.add(lo, hi, first, lb, la);
-    }
+    const std::size_t nb = before.vnode_count();
+    const std::size_t na = after.vnode_count();
+    for_each_cut(
+        before, after, [&](Token lo, Token hi, bool first, std::size_t ib, std::size_t ia) {
+            // The owner of hi: the first vnode >= hi, wrapping to position 0.
+            if (nb > 0) {
+                lb = wb.at(ib == nb ? 0 : ib);
+            } else {
+                lb.clear();
+            }
+            const std::vector<std::uint32_t>& la = na > 0 ? wa.at(ia == na ? 0 : ia) : none;
+            TokenRange ranges[2];
+            std::size_t n = 0;
+            for_each_range(lo, hi, first, first && lo == hi,
+                           [&](const TokenRange& r) { ranges[n++] = r; });
+            if (n > 0) {
+                reports.segment(ranges, n, lb, la, down);
+            }
+            planner.add(lo, hi, first, lb, la);
+        });
     RawPlan& raw = planner.result();
     if (after.vnode_count() == 0) {
         raw.under.assign(1, TokenRange{0, max_token});
