@@ -301,6 +301,8 @@ struct PartitionChange {
     /// give a node (nearly) every partition. Unweighted balanced rebalances make the fewest
     /// copies any balanced map can (tested against a min-cost flow over random changes), which
     /// is this bound in nearly every change. ClusterKit's unbalanced map may copy fewer or more.
+    /// With a topology whose racks allow distinct racks, the bound also counts each rack alone
+    /// (it keeps each partition it holds at most once).
     std::size_t minimum_copies = 0;
     /// Partitions with no live holder left.
     std::size_t lost = 0;
@@ -341,19 +343,19 @@ template <class NodeId>
 [[nodiscard]] PartitionMap<NodeId> assign_partitions(
     const std::vector<std::pair<NodeId, std::uint32_t>>& nodes, std::size_t q, Rf rf);
 
-/// As assign_partitions, rack-aware: each partition's r replicas sit on r distinct racks
-/// whenever any balanced map allows it (Kafka's rack-aware assignment, Ceph CRUSH's rack
-/// failure domain, Riak's location awareness). A rack is a (datacenter, rack) pair of
-/// `topology`; a node without a rack is a rack of its own; datacenters mean nothing more here
-/// (a map has one rf). Balance is as without a topology, with the round-ups (who gets
-/// ceil rather than floor) chosen so each rack's total target is at most Q where possible.
-/// Exactly when that succeeds (every rack's total at most Q), no partition repeats a rack: a
-/// 0/1 partition x rack matrix with row sums r and column sums at most Q always exists
-/// (Gale-Ryser with equal rows), and it is built greedily, largest rack residual first. When a
-/// rack's total must exceed Q, replicas repeat a rack only where no other rack has room; the
-/// partitions that repeat one are then at least sum over racks of max(0, total - Q) / (r - 1)
-/// and reported by rack_shared_partitions. Primaries are balanced as without a topology.
-/// Errors: as assign_partitions, and invalid_topology (a node with no location, named).
+/// As assign_partitions, rack-aware (Kafka's rack-aware assignment, Ceph CRUSH's rack failure
+/// domain, Riak's location awareness). A rack is a (datacenter, rack) pair of `topology`; a
+/// node with an empty rack is a rack of its own; datacenters mean nothing more (a map has one
+/// rf). Balance is as without a topology; the round-ups (who gets the ceil) go where they keep
+/// every rack's total target at most Q, when some choice does.
+/// Guarantee: when some balanced choice of targets has every rack's total at most Q (which is
+/// exactly when r distinct racks per partition are possible: a partition holds a rack once, and
+/// a 0/1 partition x rack matrix with rows r and columns at most Q always exists), no partition
+/// repeats a rack. Otherwise any map repeats racks at least sum over racks of
+/// max(0, total - Q) times; this one repeats a rack only where no rack the partition lacks has
+/// room (not always that least; docs/partitions.md has figures). Primaries are balanced as
+/// without a topology. Deterministic: depends only on the nodes, topology, Q and rf.
+/// Errors: as assign_partitions, and invalid_topology (a member with no location, named).
 template <class NodeId>
 [[nodiscard]] PartitionMap<NodeId> assign_partitions(const std::vector<NodeId>& nodes,
                                                      std::size_t q, Rf rf,
@@ -373,8 +375,13 @@ template <class NodeId>
 /// they are (each node keeps what it holds up to its target: minimum_copies), and the events to get
 /// there. Joins, graceful leaves, failures, empty returns and returns with data, in any mix.
 /// Q and rf are the map's. Errors: empty_ring (no nodes), duplicate_node, unknown_node (a
-/// failed or returning node that is not in the map), invalid_weight, and invalid_map (a
-/// returning node that is not in `nodes` or is also failed).
+/// failed or returning node that is not in the map), invalid_weight, invalid_map (a
+/// returning node that is not in `nodes` or is also failed), and invalid_topology (a member
+/// with no location in options.topology).
+/// With options.topology the new map is rack-aware as assign_partitions with a topology: where
+/// two holders of a partition share a rack only one keeps it, the others keep what they hold
+/// up to their target, and when the racks allow distinct racks the map has none repeated
+/// (rack_shared 0; tested on random changes, the last-resort swap is not proven to succeed).
 template <class NodeId>
 [[nodiscard]] PartitionChange<NodeId> rebalance_partitions(
     const PartitionMap<NodeId>& map, const std::vector<NodeId>& nodes,
