@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rp_model {
@@ -275,6 +277,62 @@ inline std::string check_change(const PartitionMap& old, const PartitionChange& 
         return "the counts do not match the events";
     }
     return "";
+}
+
+// ---- racks (tests/partition_racks_test.cpp and the fuzz target) ------------------------------
+
+// A node's rack as the rule sees it: its (datacenter, rack), or the node alone without a rack.
+inline std::string rack_key(const ringplan::Topology<std::string>& t, const std::string& node) {
+    const ringplan::Location& l = t.at(node);
+    return l.rack.empty() ? "#" + node : l.datacenter + "/" + l.rack;
+}
+
+// Over partitions of `m`: the rack excess (r less the distinct racks a partition has) and the
+// partitions with a repeated rack.
+inline std::pair<std::size_t, std::size_t> rack_repeats(const PartitionMap& m,
+                                                        const ringplan::Topology<std::string>& t) {
+    std::size_t excess = 0, shared = 0;
+    for (ringplan::PartitionId p = 0; p < m.partition_count(); ++p) {
+        std::set<std::string> racks;
+        for (const std::string& n : m.replicas_at(p)) {
+            racks.insert(rack_key(t, n));
+        }
+        excess += m.replica_count() - racks.size();
+        shared += racks.size() < m.replica_count() ? 1u : 0u;
+    }
+    return {excess, shared};
+}
+inline std::size_t rack_excess(const PartitionMap& m, const ringplan::Topology<std::string>& t) {
+    return rack_repeats(m, t).first;
+}
+inline std::size_t shared_partitions(const PartitionMap& m,
+                                     const ringplan::Topology<std::string>& t) {
+    return rack_repeats(m, t).second;
+}
+
+// The least rack excess of any balanced unweighted map of `nodes` (0: the racks allow r
+// distinct racks per partition). Each node holds floor(Q r / N), `extra` of them one more; a
+// rack of s nodes holds s floor(Q r / N) plus its round-ups, and any rack holding T > Q
+// replicas repeats in T - Q of them. Round-ups go to racks with room first. Zero is also
+// enough: a 0/1 partition x rack matrix with rows r and columns at most Q always exists.
+inline std::size_t least_excess(const std::vector<std::string>& nodes,
+                                const ringplan::Topology<std::string>& t, std::size_t q,
+                                std::size_t rf) {
+    const std::size_t n = nodes.size();
+    const std::size_t r = std::min(rf, n);
+    const std::size_t floor = q * r / n;
+    const std::size_t extra = q * r % n;
+    std::map<std::string, std::size_t> size;
+    for (const std::string& node : nodes) {
+        ++size[rack_key(t, node)];
+    }
+    std::size_t excess = 0, room = 0;
+    for (const auto& [rack, s] : size) {
+        const std::size_t base = s * floor;
+        excess += base > q ? base - q : 0;
+        room += extra == 0 ? 0 : std::min(s, base < q ? q - base : 0);
+    }
+    return excess + (extra > room ? extra - room : 0);
 }
 
 }  // namespace rp_model
