@@ -122,6 +122,7 @@ TEST_CASE("rack-aware rebalances keep every invariant, and a whole rack may fail
           "[partitions][racks][property]") {
     std::mt19937_64 rng(4242);
     int checked = 0, at_bound = 0, at_plain_optimum = 0, rack_failures = 0;
+    int rack_steps = 0, at_rack_optimum = 0;
     for (int run = 0; run < 120; ++run) {
         const std::size_t q = 1 + rng() % 120;
         const std::size_t rf = 1 + rng() % 4;
@@ -194,6 +195,18 @@ TEST_CASE("rack-aware rebalances keep every invariant, and a whole rack may fail
             CHECK(ch.copies >= plain_optimum);
             at_bound += ch.copies == ch.minimum_copies ? 1 : 0;
             at_plain_optimum += ch.copies == plain_optimum ? 1 : 0;
+            if (ch.rack_shared == 0) {
+                // The exact optimum under the rack rule: minimum_copies must not exceed it.
+                std::size_t racks = 0;
+                const std::vector<std::size_t> rack = rp_model::rack_numbers(ch.map, t, racks);
+                const std::size_t optimum =
+                    rp_model::optimal_rack_copies(map, ch, failed, rack, racks);
+                CHECK(ch.minimum_copies <= optimum);
+                CHECK(plain_optimum <= optimum);
+                CHECK(ch.copies >= optimum);
+                at_rack_optimum += ch.copies == optimum ? 1 : 0;
+                ++rack_steps;
+            }
             Options again = options;
             CHECK(ringplan::rebalance_partitions(map, shuffled(list, rng), again).map == ch.map);
             map = ch.map;
@@ -205,8 +218,9 @@ TEST_CASE("rack-aware rebalances keep every invariant, and a whole rack may fail
     CHECK(rack_failures > 50);
     std::printf(
         "partition racks: %d random rack-aware steps, %d at minimum_copies, %d at the "
-        "optimum without racks, %d whole-rack failures that lost nothing\n",
-        checked, at_bound, at_plain_optimum, rack_failures);
+        "optimum without racks, %d whole-rack failures that lost nothing; %d with no repeated "
+        "rack, %d of them at the optimum with racks\n",
+        checked, at_bound, at_plain_optimum, rack_failures, rack_steps, at_rack_optimum);
 }
 
 TEST_CASE("a rack failure loses nothing with rf 2 or more when racks allow it",

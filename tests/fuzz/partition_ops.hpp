@@ -167,6 +167,19 @@ inline int partition_ops_one_input(const std::uint8_t* data, std::size_t size) {
                 // change must make exactly the fewest copies any balanced map can (with racks,
                 // no fewer: a rack-aware map is a balanced map).
                 const std::size_t optimum = rp_model::optimal_copies(map, ch, failed);
+                if (racks && ch.rack_shared == 0) {
+                    // The bound with racks must not exceed the optimum under the rack rule.
+                    std::size_t rack_count = 0;
+                    const std::vector<std::size_t> rack =
+                        rp_model::rack_numbers(ch.map, topology, rack_count);
+                    const std::size_t rack_optimum =
+                        rp_model::optimal_rack_copies(map, ch, failed, rack, rack_count);
+                    if (ch.minimum_copies > rack_optimum || ch.copies < rack_optimum) {
+                        partition_mismatch("minimum_copies " + std::to_string(ch.minimum_copies) +
+                                           ", copies " + std::to_string(ch.copies) +
+                                           ", optimum with racks " + std::to_string(rack_optimum));
+                    }
+                }
                 if (racks ? ch.copies < optimum : ch.copies != optimum) {
                     partition_mismatch(
                         "an unweighted change above the optimum: " + std::to_string(ch.copies) +
