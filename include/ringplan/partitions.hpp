@@ -703,11 +703,24 @@ public:
         // the primary of; then by a scramble of (partition, node), so the drops spread.
         // Slack of a partition: how many nodes below their cap could still fill it, less what
         // it already lacks. Nodes below their cap that hold p can not fill it.
+        // With racks, a node below its cap can not fill p either when its rack holds p: count
+        // each rack of p's holders once, with all its nodes below their cap.
+        std::vector<std::uint32_t> below_in_rack(rack_count_, 0);
+        for (std::size_t n = 0; n < rack_.size(); ++n) {
+            below_in_rack[rack_[n]] += h[n] < cap_[n] ? 1u : 0u;
+        }
         std::vector<std::uint32_t> deficit(q_);
         for (std::size_t p = 0; p < q_; ++p) {
             deficit[p] = static_cast<std::uint32_t>(r_ - std::min(r_, held[p].size()));
-            for (std::uint32_t n : held[p]) {
-                deficit[p] += h[n] < cap_[n] ? 1u : 0u;
+            const auto& list = held[p];
+            for (std::size_t k = 0; k < list.size(); ++k) {
+                if (rack_.empty()) {
+                    deficit[p] += h[list[k]] < cap_[list[k]] ? 1u : 0u;
+                } else if (std::none_of(
+                               list.begin(), list.begin() + static_cast<std::ptrdiff_t>(k),
+                               [&](std::uint32_t m) { return rack_[m] == rack_[list[k]]; })) {
+                    deficit[p] += below_in_rack[rack_[list[k]]];
+                }
             }
         }
         std::vector<std::uint32_t> order;
