@@ -107,6 +107,23 @@ TEST_CASE("rack-aware assignment: distinct racks exactly when the racks allow it
         checked, feasible, at_least_excess);
 }
 
+TEST_CASE("the rack-aware assignment is pinned", "[partitions][racks][golden]") {
+    // A change here moves data in every deployed cluster that gives racks: say so in
+    // CHANGELOG.md. d1 has no rack: a rack of its own.
+    const Topo t{{"a1", {"dc", "a"}}, {"a2", {"dc", "a"}}, {"b1", {"dc", "b"}},
+                 {"b2", {"dc", "b"}}, {"c1", {"dc", "c"}}, {"d1", {"dc", ""}}};
+    const Map m = ringplan::assign_partitions(
+        std::vector<std::string>{"a1", "a2", "b1", "b2", "c1", "d1"}, 8, Rf{3}, t);
+    std::string got;
+    for (PartitionId p = 0; p < 8; ++p) {
+        for (const std::string& id : m.replicas_at(p)) {
+            got += id;
+        }
+        got += ' ';
+    }
+    CHECK(got == "a2b2c1 a1b1d1 a2b1c1 a1b2d1 b1a2c1 b2a1d1 c1a1b2 d1a2b1 ");
+}
+
 TEST_CASE("a topology where every node is its own rack changes nothing but the tie-breaks",
           "[partitions][racks]") {
     Topo t;
