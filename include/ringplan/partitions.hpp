@@ -323,8 +323,9 @@ struct RebalanceOptions {
     std::vector<NodeId> returning;
     /// Where the new members sit: when set, the new map is rack-aware (as assign_partitions
     /// with a topology) and keeps the most replicas that rule allows. A value, not a pointer,
-    /// so options kept beyond the topology they were built from can not dangle.
-    std::optional<Topology<NodeId>> topology;
+    /// so options kept beyond the topology they were built from can not dangle. (The
+    /// initializer keeps `{failed, returning}` free of -Wmissing-field-initializers.)
+    std::optional<Topology<NodeId>> topology = std::nullopt;
 };
 
 /// A balanced map of `nodes` (any order; duplicates refused): every node holds
