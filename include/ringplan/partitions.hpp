@@ -1363,7 +1363,32 @@ private:
         for (std::size_t n = 0; n < n_; ++n) {
             has_spare[n] = pcap_[n] > kept_primaries[n];
         }
+        const auto most_room_for_primary = [&](std::size_t p) {
+            std::uint32_t best = none;
+            for (std::uint32_t n : lists_[p]) {
+                if (pcount_[n] < pcap_[n] &&
+                    (best == none || pcap_[n] - pcount_[n] > pcap_[best] - pcount_[best])) {
+                    best = n;
+                }
+            }
+            return best;
+        };
         for (int pass = 0; pass < 2; ++pass) {
+            if (pass == 1 && !rack_.empty()) {
+                // With racks, a joiner shares no partition with the nodes of its own rack:
+                // their primaries above their share can only go to holders that the second
+                // pass would fill, so they are placed first (else each needs a search).
+                for (std::size_t p = 0; p < q_; ++p) {
+                    if (primary_[p] == none &&
+                        std::none_of(lists_[p].begin(), lists_[p].end(),
+                                     [&](std::uint32_t m) { return has_spare[m]; })) {
+                        const std::uint32_t best = most_room_for_primary(p);
+                        if (best != none) {
+                            set_primary(static_cast<PartitionId>(p), best);
+                        }
+                    }
+                }
+            }
             for (std::size_t p = 0; p < q_; ++p) {
                 if (held[p].empty() || kept_count_[p] == 0 || lists_[p][0] != held[p][0] ||
                     primary_[p] != none) {
@@ -1382,13 +1407,7 @@ private:
             if (primary_[p] != none) {
                 continue;
             }
-            std::uint32_t best = none;
-            for (std::uint32_t n : lists_[p]) {
-                if (pcount_[n] < pcap_[n] &&
-                    (best == none || pcap_[n] - pcount_[n] > pcap_[best] - pcount_[best])) {
-                    best = n;
-                }
-            }
+            const std::uint32_t best = most_room_for_primary(p);
             if (best != none) {
                 set_primary(static_cast<PartitionId>(p), best);
             } else {
