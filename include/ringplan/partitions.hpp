@@ -5,7 +5,8 @@
 // the first its primary (Riak's ring of Q partitions, Dynamo's strategy 3, Redis Cluster's
 // slots). Balanced to within one replica and one primary per node, rebalanced with the fewest
 // copies any balanced map needs, and the change given as events a store can run in order
-// (docs/partitions.md).
+// (docs/partitions.md). Given a Topology, each partition's replicas sit on distinct racks
+// whenever balance allows it (docs/partitions.md, "Racks").
 #ifndef RINGPLAN_PARTITIONS_HPP
 #define RINGPLAN_PARTITIONS_HPP
 
