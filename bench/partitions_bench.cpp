@@ -1,7 +1,8 @@
 // Fixed-partition benchmarks (ringplan/partitions.hpp), rf 3, nodes "node-<i>", i < N, for Q in
-// {256, 4096, 65536} and N in {10, 100, 1000}, both schemes: `balanced` (assign_partitions,
-// rebalance_partitions) and `clusterkit` (ClusterKit's MD5 rendezvous recompute, with ringplan's
-// events):
+// {256, 4096, 65536} and N in {10, 100, 1000}, three schemes: `balanced` (assign_partitions,
+// rebalance_partitions), `racks` (the same with a topology: node-<i> in rack-<i mod R>, R = 5
+// for N = 10 and 10 above, so every rack allows distinct racks) and `clusterkit` (ClusterKit's
+// MD5 rendezvous recompute, with ringplan's events):
 //
 //   partitions/assign/<scheme>/<Q>/<N>  a map of the N nodes from scratch
 //   partitions/join/<scheme>/<Q>/<N>    the rebalance of that map when node-<N> joins
@@ -24,8 +25,12 @@
 //                                                  ClusterKit itself would make (see
 //                                                  clusterkit_notifications)
 //
-// A balanced row whose copies differ from minimum_copies, or whose map is not balanced within
-// one replica and one primary, reports an error (the smoke test fails on it).
+//   rack_shared                                    (racks) partitions with two replicas in one
+//                                                  rack: 0 here, since the racks allow it
+//
+// A balanced row whose copies differ from minimum_copies, a racks row whose map repeats a
+// rack, or a map of either that is not balanced within one replica and one primary, reports an
+// error (the smoke test fails on it).
 #include "bench_common.hpp"
 
 #include <algorithm>
@@ -47,26 +52,48 @@ constexpr std::size_t partition_rf = 3;
 constexpr std::size_t partition_counts[] = {256, 4096, 65536};
 constexpr std::size_t partition_node_counts[] = {10, 100, 1000};
 
-enum class Scheme { balanced, clusterkit };
+enum class Scheme { balanced, racks, clusterkit };
 enum class Step { join, leave, fail };
 
 const char* scheme_name(Scheme s) {
-    return s == Scheme::balanced ? "balanced" : "clusterkit";
+    return s == Scheme::balanced ? "balanced" : s == Scheme::racks ? "racks" : "clusterkit";
+}
+
+/// The racks of node-<i> for every i < 1001 (the joiner included): rack-<i mod R>, R = 5 when
+/// the membership is 10 nodes, 10 otherwise.
+const ringplan::Topology<std::string>& topology_of(std::size_t n) {
+    static std::map<std::size_t, ringplan::Topology<std::string>> cache;
+    auto& t = cache[n];
+    if (t.empty()) {
+        const std::size_t racks = n <= 10 ? 5 : 10;
+        for (std::size_t i = 0; i <= n; ++i) {
+            t.set("node-" + std::to_string(i), "dc", "rack-" + std::to_string(i % racks));
+        }
+    }
+    return t;
 }
 const char* step_name(Step s) {
     return s == Step::join ? "join" : s == Step::leave ? "leave" : "fail";
 }
 
 PartitionMap assign_map(Scheme scheme, const std::vector<std::string>& nodes, std::size_t q) {
-    return scheme == Scheme::balanced
-               ? ringplan::assign_partitions(nodes, q, ringplan::Rf{partition_rf})
-               : ringplan::clusterkit::assign_partitions(nodes, q, ringplan::Rf{partition_rf});
+    const ringplan::Rf rf{partition_rf};
+    switch (scheme) {
+        case Scheme::balanced:
+            return ringplan::assign_partitions(nodes, q, rf);
+        case Scheme::racks:
+            return ringplan::assign_partitions(nodes, q, rf, topology_of(nodes.size()));
+        case Scheme::clusterkit:
+            break;
+    }
+    return ringplan::clusterkit::assign_partitions(nodes, q, rf);
 }
 
+/// `options` carries the topology for `racks` (membership_after sets it).
 PartitionChange rebalance_map(Scheme scheme, const PartitionMap& map,
                               const std::vector<std::string>& nodes,
                               const ringplan::RebalanceOptions<std::string>& options) {
-    return scheme == Scheme::balanced
+    return scheme != Scheme::clusterkit
                ? ringplan::rebalance_partitions(map, nodes, options)
                : ringplan::clusterkit::rebalance_partitions(map, nodes, options);
 }
@@ -89,9 +116,12 @@ struct Membership {
     ringplan::RebalanceOptions<std::string> options;
 };
 
-Membership membership_after(Step step, std::size_t n) {
+Membership membership_after(Scheme scheme, Step step, std::size_t n) {
     Membership m;
     m.nodes = node_ids(n);
+    if (scheme == Scheme::racks) {
+        m.options.topology = topology_of(n);
+    }
     if (step == Step::join) {
         m.nodes.push_back("node-" + std::to_string(n));
         return m;
@@ -216,15 +246,23 @@ void assign_bench(benchmark::State& state, Scheme scheme, std::size_t q, std::si
         benchmark::DoNotOptimize(map.replica_indices_at(0));
     }
     const Balance b = balance_of(partition_map_of(scheme, q, n));
-    if (scheme == Scheme::balanced && !b.within_one) {
+    if (scheme != Scheme::clusterkit && !b.within_one) {
         state.SkipWithError("assign_partitions: a map that is not balanced within one");
+    }
+    if (scheme == Scheme::racks) {
+        const std::size_t shared =
+            ringplan::rack_shared_partitions(partition_map_of(scheme, q, n), topology_of(n));
+        if (shared != 0) {
+            state.SkipWithError("assign_partitions: a partition repeats a rack");
+        }
+        state.counters["rack_shared"] = static_cast<double>(shared);
     }
     set_balance(state, b);
 }
 
 void change_bench(benchmark::State& state, Scheme scheme, Step step, std::size_t q, std::size_t n) {
     const PartitionMap& before = partition_map_of(scheme, q, n);
-    const Membership m = membership_after(step, n);
+    const Membership m = membership_after(scheme, step, n);
     for (auto _ : state) {
         PartitionChange change = rebalance_map(scheme, before, m.nodes, m.options);
         benchmark::DoNotOptimize(change.events.data());
@@ -239,6 +277,12 @@ void change_bench(benchmark::State& state, Scheme scheme, Step step, std::size_t
             state.SkipWithError(
                 "rebalance_partitions: more copies than the minimum, or unbalanced");
         }
+    } else if (scheme == Scheme::racks) {
+        spurious = spurious_copy_events(holders, change);
+        if (change.rack_shared != 0 || !b.within_one) {
+            state.SkipWithError("rebalance_partitions: a partition repeats a rack, or unbalanced");
+        }
+        state.counters["rack_shared"] = static_cast<double>(change.rack_shared);
     } else {
         const Notifications note = clusterkit_notifications(holders);
         spurious = note.spurious;
@@ -260,7 +304,7 @@ void change_bench(benchmark::State& state, Scheme scheme, Step step, std::size_t
 }
 
 const bool registered = [] {
-    for (Scheme scheme : {Scheme::balanced, Scheme::clusterkit}) {
+    for (Scheme scheme : {Scheme::balanced, Scheme::racks, Scheme::clusterkit}) {
         for (std::size_t q : partition_counts) {
             for (std::size_t n : partition_node_counts) {
                 // Not registered: ClusterKit at Q = 65536, N = 1000 hashes 65.5 million

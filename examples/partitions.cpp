@@ -2,9 +2,11 @@
 // assign Q partitions to nodes, route keys to partitions, rebalance a map to a new membership.
 //
 //   partitions assign    [--scheme balanced|clusterkit] --partitions Q --rf R NODES_FILE
+//                        [--racks RACKS_FILE]
 //   partitions route     [--scheme balanced|clusterkit] --partitions Q [NODES_FILE] < KEYS
 //   partitions rebalance [--scheme balanced|clusterkit] --partitions Q --rf R MAP_FILE
 //                        NODES_FILE [--failed ID[,ID...]] [--returning ID[,ID...]]
+//                        [--racks RACKS_FILE]
 //   partitions --help
 //
 // Protocol (what scripts may rely on):
@@ -41,6 +43,13 @@
 //   gone; a failed node that is in NODES_FILE is back empty); --returning names nodes of the
 //   map that were down and are back with their data, in NODES_FILE: they keep their
 //   partitions and catch up instead of copying.
+// - --racks RACKS_FILE (balanced scheme, assign and rebalance): one node per line,
+//   `<id> <datacenter> [<rack>]` split at blanks, comments and blank lines as in NODES_FILE;
+//   every node of the new membership needs a line, other nodes may have one. The map then
+//   puts each partition's replicas on distinct racks whenever the racks allow it
+//   (docs/partitions.md, "Racks"); a node without a rack is a rack of its own. assign prints
+//   `# rack_shared <n>` (partitions with two replicas in one rack) before the map, and
+//   rebalance appends ` rack_shared <n>` to its `# copies` line.
 // - Exit status 0 on success. Anything wrong (arguments, input, out of memory):
 //   `partitions: <message>` on stderr naming the argument or the file and line, exit status 1,
 //   and nothing on stdout. A stdout that can not be written: exit status 2, as every example
@@ -90,9 +99,11 @@ constexpr std::uint64_t max_clusterkit_hashes = std::uint64_t{1} << 28;
 
 const char* const usage_text =
     R"(usage: partitions assign    [--scheme balanced|clusterkit] --partitions Q --rf R NODES_FILE
+                            [--racks RACKS_FILE]
        partitions route     [--scheme balanced|clusterkit] --partitions Q [NODES_FILE] < KEYS
        partitions rebalance [--scheme balanced|clusterkit] --partitions Q --rf R MAP_FILE
                             NODES_FILE [--failed ID[,ID...]] [--returning ID[,ID...]]
+                            [--racks RACKS_FILE]
        partitions --help
 
 Fixed partitions: the key space cut into Q partitions, partition-0 .. partition-<Q-1>, each
@@ -125,6 +136,9 @@ Options:
                        is back empty); may be repeated
   --returning ID,...   rebalance: nodes of the map, in NODES_FILE, that were down and are back
                        with their data (they catch up instead of copying); may be repeated
+  --racks RACKS_FILE   assign, rebalance (balanced): "<id> <datacenter> [<rack>]" per line;
+                       each partition's replicas go to distinct racks when the racks allow it,
+                       and the output counts the partitions that repeat one (rack_shared)
   --help               this text
 A value may also follow '=' (--rf=3); '--' ends the options.
 
@@ -150,6 +164,7 @@ struct Options {
     std::vector<std::string> files;
     std::vector<std::string> failed;
     std::vector<std::string> returning;
+    std::string racks;  // RACKS_FILE, or empty
     bool help = false;
 };
 
@@ -288,11 +303,11 @@ Options parse_args(const std::vector<std::string>& args) {
             value = a.substr(eq + 1);
         }
         if (name != "--scheme" && name != "--partitions" && name != "--rf" && name != "--failed" &&
-            name != "--returning") {
+            name != "--returning" && name != "--racks") {
             throw UsageFailure("unknown option " + in_quotes(a));
         }
-        if (name == "--rf" && o.command == Command::route) {
-            throw UsageFailure("--rf is not an option of route");
+        if ((name == "--rf" || name == "--racks") && o.command == Command::route) {
+            throw UsageFailure(name + " is not an option of route");
         }
         if ((name == "--failed" || name == "--returning") && o.command != Command::rebalance) {
             throw UsageFailure(name + " is an option of rebalance only");
@@ -322,6 +337,14 @@ Options parse_args(const std::vector<std::string>& args) {
             }
             have_q = true;
             o.q = parse_count(name, value, ringplan::max_partitions, " (ringplan::max_partitions)");
+        } else if (name == "--racks") {
+            if (!o.racks.empty()) {
+                throw UsageFailure("--racks given twice");
+            }
+            if (value.empty()) {
+                throw UsageFailure("--racks needs a file");
+            }
+            o.racks = value;
         } else if (name == "--rf") {
             if (have_rf) {
                 throw UsageFailure("--rf given twice");
@@ -337,6 +360,9 @@ Options parse_args(const std::vector<std::string>& args) {
     }
     if (!have_rf && o.command != Command::route) {
         throw UsageFailure("--rf R is required");
+    }
+    if (!o.racks.empty() && o.scheme == Scheme::clusterkit) {
+        throw UsageFailure("--racks needs --scheme balanced (ClusterKit's map has no racks)");
     }
     const std::size_t want = o.command == Command::rebalance ? 2 : 1;
     if (o.files.size() > want) {
@@ -440,6 +466,39 @@ std::vector<std::string> read_nodes(const std::string& path) {
                                std::to_string(lines[order[worst - 1]]));
     }
     return ids;
+}
+
+/// The locations of a RACKS_FILE: `<id> <datacenter> [<rack>]` per line, each id once.
+ringplan::Topology<std::string> read_racks(const std::string& path) {
+    std::ifstream in = open_file("RACKS_FILE", path);
+    ringplan::Topology<std::string> topology;
+    for_each_line(in, "RACKS_FILE", [&](std::size_t n, std::string_view line) {
+        std::vector<std::string> fields;
+        for (std::size_t at = 0;;) {
+            at = line.find_first_not_of(" \t", at);
+            if (at == std::string_view::npos) {
+                break;
+            }
+            const std::size_t end = std::min(line.find_first_of(" \t", at), line.size());
+            fields.emplace_back(line.substr(at, end - at));
+            at = end;
+        }
+        if (fields.size() < 2 || fields.size() > 3) {
+            throw line_failure("RACKS_FILE", n,
+                               "want '<id> <datacenter> [<rack>]', got " +
+                                   std::to_string(fields.size()) + " fields");
+        }
+        const std::string problem = id_problem(fields[0]);
+        if (!problem.empty()) {
+            throw line_failure("RACKS_FILE", n, problem);
+        }
+        if (topology.find(fields[0]) != nullptr) {
+            throw line_failure("RACKS_FILE", n,
+                               "node " + in_quotes(fields[0]) + " is listed twice");
+        }
+        topology.set(fields[0], fields[1], fields.size() == 3 ? fields[2] : std::string());
+    });
+    return topology;
 }
 
 /// The fields of a map line, split at spaces and tabs.
@@ -654,13 +713,22 @@ int assign(const Options& o, std::ostream& out, const char*& doing) {
     doing = "reading NODES_FILE";
     const std::vector<std::string> nodes = read_nodes(o.files[0]);
     check_size(o, nodes.size());
+    doing = "reading RACKS_FILE";
+    const ringplan::Topology<std::string> topology =
+        o.racks.empty() ? ringplan::Topology<std::string>() : read_racks(o.racks);
     doing = "computing the map";
     const ringplan::PartitionMap<std::string> map =
-        o.scheme == Scheme::balanced
-            ? ringplan::assign_partitions(nodes, o.q, ringplan::Rf{o.rf})
-            : ringplan::clusterkit::assign_partitions(nodes, o.q, ringplan::Rf{o.rf});
+        o.scheme == Scheme::clusterkit
+            ? ringplan::clusterkit::assign_partitions(nodes, o.q, ringplan::Rf{o.rf})
+        : o.racks.empty() ? ringplan::assign_partitions(nodes, o.q, ringplan::Rf{o.rf})
+                          : ringplan::assign_partitions(nodes, o.q, ringplan::Rf{o.rf}, topology);
     doing = "writing the output";
     Writer w(out);
+    if (!o.racks.empty()) {
+        w.text() +=
+            "# rack_shared " + std::to_string(ringplan::rack_shared_partitions(map, topology));
+        w.end_line();
+    }
     write_map(w, map);
     w.finish();
     return 0;
@@ -805,7 +873,12 @@ int rebalance(const Options& o, std::ostream& out, const char*& doing) {
     }
     check_size(o, nodes.size());
     doing = "computing the rebalance";
-    const ringplan::RebalanceOptions<std::string> options{std::move(failed), std::move(returning)};
+    ringplan::RebalanceOptions<std::string> options{std::move(failed), std::move(returning)};
+    if (!o.racks.empty()) {
+        doing = "reading RACKS_FILE";
+        options.topology = read_racks(o.racks);
+        doing = "computing the rebalance";
+    }
     const ringplan::PartitionChange<std::string> change =
         o.scheme == Scheme::balanced
             ? ringplan::rebalance_partitions(map, nodes, options)
@@ -817,6 +890,9 @@ int rebalance(const Options& o, std::ostream& out, const char*& doing) {
     }
     w.text() += "# copies " + std::to_string(change.copies) + " minimum " +
                 std::to_string(change.minimum_copies) + " lost " + std::to_string(change.lost);
+    if (!o.racks.empty()) {
+        w.text() += " rack_shared " + std::to_string(change.rack_shared);
+    }
     w.end_line();
     write_map(w, change.map);
     w.finish();

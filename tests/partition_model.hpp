@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rp_model {
@@ -43,6 +45,38 @@ inline std::string unbalanced(const PartitionMap& m) {
         }
     }
     return "";
+}
+
+// Bellman-Ford from a virtual source at distance 0 to every vertex, over the residual graph
+// whose edges each_edge(relax) lists as relax(from, to, cost): a negative cycle as its
+// vertices in order (cycle[i] -> cycle[i + 1], the last back to the first), or empty.
+template <class Edges>
+std::vector<std::size_t> negative_cycle(std::size_t v, Edges&& each_edge) {
+    std::vector<long> dist(v, 0);
+    std::vector<std::size_t> pred(v, v);
+    std::size_t last = v;
+    for (std::size_t pass = 0; pass < v; ++pass) {
+        last = v;
+        each_edge([&](std::size_t a, std::size_t b, long c) {
+            if (dist[a] + c < dist[b]) {
+                dist[b] = dist[a] + c;
+                pred[b] = a;
+                last = b;
+            }
+        });
+        if (last == v) {
+            return {};
+        }
+    }
+    for (std::size_t i = 0; i < v; ++i) {
+        last = pred[last];  // walk back into the cycle
+    }
+    std::vector<std::size_t> cycle{last};
+    for (std::size_t x = pred[last]; x != last; x = pred[x]) {
+        cycle.push_back(x);
+    }
+    std::reverse(cycle.begin(), cycle.end());
+    return cycle;
 }
 
 // The fewest full copies any balanced unweighted map of `ch.map`'s members needs from `old`
@@ -88,18 +122,7 @@ inline std::size_t optimal_copies(const PartitionMap& old, const PartitionChange
     // Vertices: partitions 0..q-1, then nodes q..q+n-1.
     const std::size_t v = q + n;
     for (;;) {
-        std::vector<long> dist(v, 0);
-        std::vector<std::size_t> pred(v, v);
-        std::size_t last = v;
-        for (std::size_t pass = 0; pass < v; ++pass) {
-            last = v;
-            const auto relax = [&](std::size_t a, std::size_t b, long c) {
-                if (dist[a] + c < dist[b]) {
-                    dist[b] = dist[a] + c;
-                    pred[b] = a;
-                    last = b;
-                }
-            };
+        const std::vector<std::size_t> cycle = negative_cycle(v, [&](const auto& relax) {
             for (std::size_t p = 0; p < q; ++p) {
                 for (std::size_t k = 0; k < n; ++k) {
                     if (in[p][k] != 0) {
@@ -116,21 +139,10 @@ inline std::size_t optimal_copies(const PartitionMap& old, const PartitionChange
                     }
                 }
             }
-            if (last == v) {
-                break;
-            }
-        }
-        if (last == v) {
+        });
+        if (cycle.empty()) {
             break;
         }
-        for (std::size_t i = 0; i < v; ++i) {
-            last = pred[last];  // walk back into the cycle
-        }
-        std::vector<std::size_t> cycle{last};
-        for (std::size_t x = pred[last]; x != last; x = pred[x]) {
-            cycle.push_back(x);
-        }
-        std::reverse(cycle.begin(), cycle.end());  // cycle[i] -> cycle[i + 1]
         for (std::size_t i = 0; i < cycle.size(); ++i) {
             const std::size_t a = cycle[i], b = cycle[(i + 1) % cycle.size()];
             if (a < q && b >= q) {
@@ -147,6 +159,97 @@ inline std::size_t optimal_copies(const PartitionMap& old, const PartitionChange
         for (std::size_t k = 0; k < n; ++k) {
             copies += in[p][k] != 0 && cost[p][k] != 0 ? 1U : 0U;
         }
+    }
+    return copies;
+}
+
+// optimal_copies for rack-aware maps: the fewest full copies any balanced unweighted map of
+// `ch.map`'s members with r distinct racks per partition needs from `old`. `ch.map` must repeat
+// no rack (the start of the search). The same cycle cancelling, with a layer of (partition,
+// rack) vertices between partitions and nodes, of capacity 1: a partition uses a rack at most
+// once, which keeps the problem a plain min-cost flow. `rack[k]` is node k's rack (nodes in
+// ascending order), below `racks`.
+inline std::size_t optimal_rack_copies(const PartitionMap& old, const PartitionChange& ch,
+                                       const std::set<std::string>& failed,
+                                       const std::vector<std::size_t>& rack, std::size_t racks) {
+    const PartitionMap& next = ch.map;
+    const std::size_t q = next.partition_count();
+    const std::size_t n = next.node_count();
+    // in[p * n + k]: k holds p in the map searched; pays[p * n + k]: 0 if k holds p's data.
+    std::vector<char> in(q * n, 0), pays(q * n, 1), used(q * racks, 0);
+    std::vector<std::size_t> load(n, 0);
+    for (ringplan::PartitionId p = 0; p < q; ++p) {
+        bool live = false;
+        for (const std::string& h : old.replicas_at(p)) {
+            const std::size_t k = next.find_node(h);
+            if (failed.count(h) == 0 && k < n) {
+                pays[p * n + k] = 0;
+            }
+            live = live || failed.count(h) == 0;
+        }
+        for (std::size_t k = 0; k < n && !live; ++k) {
+            pays[p * n + k] = 0;
+        }
+        const std::uint32_t* s = next.replica_indices_at(p);
+        for (std::size_t i = 0; i < next.replica_count(); ++i) {
+            in[p * n + s[i]] = 1;
+            used[p * racks + rack[s[i]]] = 1;
+            ++load[s[i]];
+        }
+    }
+    const std::size_t floor = q * next.replica_count() / n;
+    // Vertices: partitions, then (partition, rack) pairs, then nodes.
+    const auto pair_at = [&](std::size_t p, std::size_t g) { return q + p * racks + g; };
+    const std::size_t node0 = q + q * racks;
+    const std::size_t v = node0 + n;
+    for (;;) {
+        const std::vector<std::size_t> cycle = negative_cycle(v, [&](const auto& relax) {
+            for (std::size_t p = 0; p < q; ++p) {
+                for (std::size_t g = 0; g < racks; ++g) {
+                    if (used[p * racks + g] != 0) {
+                        relax(pair_at(p, g), p, 0);  // p gives rack g up
+                    } else {
+                        relax(p, pair_at(p, g), 0);  // p takes rack g
+                    }
+                }
+                for (std::size_t k = 0; k < n; ++k) {
+                    const long c = pays[p * n + k];
+                    if (in[p * n + k] != 0) {
+                        relax(node0 + k, pair_at(p, rack[k]), -c);
+                    } else {
+                        relax(pair_at(p, rack[k]), node0 + k, c);
+                    }
+                }
+            }
+            for (std::size_t a = 0; a < n; ++a) {
+                for (std::size_t b = 0; b < n; ++b) {
+                    if (load[a] == floor && load[b] > floor) {
+                        relax(node0 + a, node0 + b, 0);  // a takes b's round-up
+                    }
+                }
+            }
+        });
+        if (cycle.empty()) {
+            break;
+        }
+        for (std::size_t i = 0; i < cycle.size(); ++i) {
+            const std::size_t a = cycle[i], b = cycle[(i + 1) % cycle.size()];
+            if (a < q && b >= q && b < node0) {
+                used[b - q] = 1;
+            } else if (a >= q && a < node0 && b < q) {
+                used[a - q] = 0;
+            } else if (a >= q && a < node0 && b >= node0) {
+                in[(a - q) / racks * n + (b - node0)] = 1;
+                ++load[b - node0];
+            } else if (a >= node0 && b >= q && b < node0) {
+                in[(b - q) / racks * n + (a - node0)] = 0;
+                --load[a - node0];
+            }
+        }
+    }
+    std::size_t copies = 0;
+    for (std::size_t i = 0; i < q * n; ++i) {
+        copies += in[i] != 0 && pays[i] != 0 ? 1U : 0U;
     }
     return copies;
 }
@@ -275,6 +378,76 @@ inline std::string check_change(const PartitionMap& old, const PartitionChange& 
         return "the counts do not match the events";
     }
     return "";
+}
+
+// ---- racks (tests/partition_racks_test.cpp and the fuzz target) ------------------------------
+
+// A node's rack as the rule sees it: its (datacenter, rack), or the node alone without a rack.
+inline std::string rack_key(const ringplan::Topology<std::string>& t, const std::string& node) {
+    const ringplan::Location& l = t.at(node);
+    return l.rack.empty() ? "#" + node : l.datacenter + "/" + l.rack;
+}
+
+// Over partitions of `m`: the rack excess (r less the distinct racks a partition has) and the
+// partitions with a repeated rack.
+inline std::pair<std::size_t, std::size_t> rack_repeats(const PartitionMap& m,
+                                                        const ringplan::Topology<std::string>& t) {
+    std::size_t excess = 0, shared = 0;
+    for (ringplan::PartitionId p = 0; p < m.partition_count(); ++p) {
+        std::set<std::string> racks;
+        for (const std::string& n : m.replicas_at(p)) {
+            racks.insert(rack_key(t, n));
+        }
+        excess += m.replica_count() - racks.size();
+        shared += racks.size() < m.replica_count() ? 1u : 0u;
+    }
+    return {excess, shared};
+}
+inline std::size_t rack_excess(const PartitionMap& m, const ringplan::Topology<std::string>& t) {
+    return rack_repeats(m, t).first;
+}
+inline std::size_t shared_partitions(const PartitionMap& m,
+                                     const ringplan::Topology<std::string>& t) {
+    return rack_repeats(m, t).second;
+}
+
+// Each member's rack as a number (in order of first sight by id), for optimal_rack_copies;
+// `racks` receives their count.
+inline std::vector<std::size_t> rack_numbers(const PartitionMap& m,
+                                             const ringplan::Topology<std::string>& t,
+                                             std::size_t& racks) {
+    std::map<std::string, std::size_t> index;
+    std::vector<std::size_t> rack;
+    for (const std::string& node : m.nodes()) {
+        rack.push_back(index.emplace(rack_key(t, node), index.size()).first->second);
+    }
+    racks = index.size();
+    return rack;
+}
+
+// The least rack excess of any balanced unweighted map of `nodes` (0: the racks allow r
+// distinct racks per partition). Each node holds floor(Q r / N), `extra` of them one more; a
+// rack of s nodes holds s floor(Q r / N) plus its round-ups, and any rack holding T > Q
+// replicas repeats in T - Q of them. Round-ups go to racks with room first. Zero is also
+// enough: a 0/1 partition x rack matrix with rows r and columns at most Q always exists.
+inline std::size_t least_excess(const std::vector<std::string>& nodes,
+                                const ringplan::Topology<std::string>& t, std::size_t q,
+                                std::size_t rf) {
+    const std::size_t n = nodes.size();
+    const std::size_t r = std::min(rf, n);
+    const std::size_t floor = q * r / n;
+    const std::size_t extra = q * r % n;
+    std::map<std::string, std::size_t> size;
+    for (const std::string& node : nodes) {
+        ++size[rack_key(t, node)];
+    }
+    std::size_t excess = 0, room = 0;
+    for (const auto& [rack, s] : size) {
+        const std::size_t base = s * floor;
+        excess += base > q ? base - q : 0;
+        room += extra == 0 ? 0 : std::min(s, base < q ? q - base : 0);
+    }
+    return excess + (extra > room ? extra - room : 0);
 }
 
 }  // namespace rp_model

@@ -5,7 +5,8 @@
 // the first its primary (Riak's ring of Q partitions, Dynamo's strategy 3, Redis Cluster's
 // slots). Balanced to within one replica and one primary per node, rebalanced with the fewest
 // copies any balanced map needs, and the change given as events a store can run in order
-// (docs/partitions.md).
+// (docs/partitions.md). Given a Topology, each partition's replicas sit on distinct racks
+// whenever balance allows it (docs/partitions.md, "Racks").
 #ifndef RINGPLAN_PARTITIONS_HPP
 #define RINGPLAN_PARTITIONS_HPP
 
@@ -16,12 +17,14 @@
 #include <ringplan/hash.hpp>
 #include <ringplan/rf.hpp>
 #include <ringplan/token.hpp>
+#include <ringplan/topology.hpp>
 #include <ringplan/version.hpp>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -299,9 +302,14 @@ struct PartitionChange {
     /// give a node (nearly) every partition. Unweighted balanced rebalances make the fewest
     /// copies any balanced map can (tested against a min-cost flow over random changes), which
     /// is this bound in nearly every change. ClusterKit's unbalanced map may copy fewer or more.
+    /// With a topology whose racks allow distinct racks, the bound also counts each rack alone
+    /// (it keeps each partition it holds at most once).
     std::size_t minimum_copies = 0;
     /// Partitions with no live holder left.
     std::size_t lost = 0;
+    /// Partitions of the new map with two replicas in one rack (0 without a topology, and 0
+    /// whenever the racks allow it: see assign_partitions with a topology).
+    std::size_t rack_shared = 0;
 };
 
 /// Who left how, for rebalance_partitions: nodes of the old map missing from the new
@@ -314,6 +322,11 @@ struct RebalanceOptions {
     /// Members of the old map that were down and are back with their old data: they keep their
     /// partitions and catch up instead of copying.
     std::vector<NodeId> returning;
+    /// Where the new members sit: when set, the new map is rack-aware (as assign_partitions
+    /// with a topology) and keeps the most replicas that rule allows. A value, not a pointer,
+    /// so options kept beyond the topology they were built from can not dangle. (The
+    /// initializer keeps `{failed, returning}` free of -Wmissing-field-initializers.)
+    std::optional<Topology<NodeId>> topology = std::nullopt;
 };
 
 /// A balanced map of `nodes` (any order; duplicates refused): every node holds
@@ -332,12 +345,45 @@ template <class NodeId>
 [[nodiscard]] PartitionMap<NodeId> assign_partitions(
     const std::vector<std::pair<NodeId, std::uint32_t>>& nodes, std::size_t q, Rf rf);
 
+/// As assign_partitions, rack-aware (Kafka's rack-aware assignment, Ceph CRUSH's rack failure
+/// domain, Riak's location awareness). A rack is a (datacenter, rack) pair of `topology`; a
+/// node with an empty rack is a rack of its own; datacenters mean nothing more (a map has one
+/// rf). Balance is as without a topology; the round-ups (who gets the ceil) go where they keep
+/// every rack's total target at most Q, when some choice does.
+/// Guarantee: when some balanced choice of targets has every rack's total at most Q (which is
+/// exactly when r distinct racks per partition are possible: a partition holds a rack once, and
+/// a 0/1 partition x rack matrix with rows r and columns at most Q always exists), no partition
+/// repeats a rack. Otherwise any map repeats racks at least sum over racks of
+/// max(0, total - Q) times; this one repeats a rack only where no rack the partition lacks has
+/// room (not always that least; docs/partitions.md has figures). Primaries are balanced as
+/// without a topology. Deterministic: depends only on the nodes, topology, Q and rf.
+/// Errors: as assign_partitions, and invalid_topology (a member with no location, named).
+template <class NodeId>
+[[nodiscard]] PartitionMap<NodeId> assign_partitions(const std::vector<NodeId>& nodes,
+                                                     std::size_t q, Rf rf,
+                                                     const Topology<NodeId>& topology);
+template <class NodeId>
+[[nodiscard]] PartitionMap<NodeId> assign_partitions(
+    const std::vector<std::pair<NodeId, std::uint32_t>>& nodes, std::size_t q, Rf rf,
+    const Topology<NodeId>& topology);
+
+/// The partitions of `map` with two replicas in one rack of `topology` (racks as for
+/// assign_partitions with a topology). Errors: invalid_topology (a member with no location).
+template <class NodeId>
+[[nodiscard]] std::size_t rack_shared_partitions(const PartitionMap<NodeId>& map,
+                                                 const Topology<NodeId>& topology);
+
 /// The balanced map of the new membership `nodes` that keeps the most replicas of `map` where
 /// they are (each node keeps what it holds up to its target: minimum_copies), and the events to get
 /// there. Joins, graceful leaves, failures, empty returns and returns with data, in any mix.
 /// Q and rf are the map's. Errors: empty_ring (no nodes), duplicate_node, unknown_node (a
-/// failed or returning node that is not in the map), invalid_weight, and invalid_map (a
-/// returning node that is not in `nodes` or is also failed).
+/// failed or returning node that is not in the map), invalid_weight, invalid_map (a
+/// returning node that is not in `nodes` or is also failed), and invalid_topology (a member
+/// with no location in options.topology).
+/// With options.topology the new map is rack-aware as assign_partitions with a topology: where
+/// two holders of a partition share a rack only one keeps it, the others keep what they hold
+/// up to their target, and when the racks allow distinct racks the map has none repeated
+/// (rack_shared 0; tested on random changes, the last-resort swap is not proven to succeed).
 template <class NodeId>
 [[nodiscard]] PartitionChange<NodeId> rebalance_partitions(
     const PartitionMap<NodeId>& map, const std::vector<NodeId>& nodes,
@@ -537,6 +583,88 @@ inline std::vector<std::uint32_t> balanced_counts(std::uint64_t total,
     }
 }
 
+// Each member's rack, numbered by ascending (datacenter, rack) and then, for nodes without a
+// rack (each a rack of its own), by member index: the numbers depend only on the membership
+// and the topology. `count` receives the number of racks.
+template <class NodeId>
+std::vector<std::uint32_t> rack_ids(const std::vector<NodeId>& ids,
+                                    const Topology<NodeId>& topology, std::size_t& count) {
+    std::vector<const Location*> where(ids.size());
+    std::vector<std::pair<std::pair<std::string, std::string>, std::uint32_t>> named;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        where[i] = topology.find(ids[i]);
+        if (where[i] == nullptr) {
+            raise(Errc::invalid_topology,
+                  "node " + describe(ids[i]) + " is a member but has no location in the topology");
+        }
+        if (!where[i]->rack.empty()) {
+            named.push_back({{where[i]->datacenter, where[i]->rack}, 0});
+        }
+    }
+    std::sort(named.begin(), named.end());
+    named.erase(std::unique(named.begin(), named.end()), named.end());
+    for (std::size_t k = 0; k < named.size(); ++k) {
+        named[k].second = static_cast<std::uint32_t>(k);
+    }
+    std::vector<std::uint32_t> rack(ids.size());
+    count = named.size();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (where[i]->rack.empty()) {
+            rack[i] = static_cast<std::uint32_t>(count++);
+        } else {
+            const std::pair<std::string, std::string> key(where[i]->datacenter, where[i]->rack);
+            rack[i] =
+                std::lower_bound(named.begin(), named.end(), key, [](const auto& e, const auto& k) {
+                    return e.first < k;
+                })->second;
+        }
+    }
+    return rack;
+}
+
+// Moves round-ups (balanced_counts' `rounding` 2) out of racks whose targets sum above q into
+// nodes that could round up (rounding 1) in racks below q, so each rack can appear once per
+// partition. Each move lowers the total excess sum max(0, rack sum - q) by one, and when no
+// move is left no other choice of round-ups has less (every remaining round-up would land in a
+// rack at q or above). Receivers: first those that hold more than their floor (the round-up
+// keeps a replica), then the emptiest rack, then the lowest index. True when no rack exceeds q.
+inline bool rack_targets(std::vector<std::uint32_t>& count, std::vector<std::uint8_t>& rounding,
+                         const std::vector<std::uint32_t>& rack, std::size_t racks, std::uint64_t q,
+                         const std::vector<std::uint32_t>& prefer) {
+    const std::size_t n = count.size();
+    std::vector<std::uint64_t> sum(racks, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        sum[rack[i]] += count[i];
+    }
+    for (;;) {
+        std::size_t give = n, take = n;
+        for (std::size_t i = 0; i < n; ++i) {
+            // A giver whose round-up keeps nothing (it holds no more than its floor) first.
+            if (rounding[i] == 2 && sum[rack[i]] > q &&
+                (give == n || (prefer[i] >= count[i]) < (prefer[give] >= count[give]))) {
+                give = i;
+            }
+            if (rounding[i] == 1 && sum[rack[i]] < q) {
+                const bool gi = prefer[i] > count[i];
+                const bool gt = take != n && prefer[take] > count[take];
+                if (take == n || gi > gt || (gi == gt && sum[rack[i]] < sum[rack[take]])) {
+                    take = i;
+                }
+            }
+        }
+        if (give == n || take == n) {
+            break;
+        }
+        --count[give];
+        rounding[give] = 1;
+        --sum[rack[give]];
+        ++count[take];
+        rounding[take] = 2;
+        ++sum[rack[take]];
+    }
+    return std::all_of(sum.begin(), sum.end(), [&](std::uint64_t s) { return s <= q; });
+}
+
 // The balanced planner. Input: Q, r, the new members' weights, and for each partition the new
 // members that hold its data now (`held`, old primary first), with `old_primary[p]` the new
 // index of p's old primary if it still holds p (else none). Output: Q * r slots.
@@ -563,7 +691,13 @@ public:
             }
         }
         cap_ = balanced_counts(std::uint64_t{q_} * r_, weights_, q_, h, &rounding_);
+        if (!rack_.empty()) {
+            rack_feasible_ = rack_targets(cap_, rounding_, rack_, rack_count_, q_, h);
+        }
         drop_beside_forced(held, holding, h);
+        if (!rack_.empty() && rack_feasible_) {
+            drop_rack_repeats(held, holding, h);
+        }
         // Nodes above their cap drop their excess, the most excess first. Each drops from the
         // partitions with the most slack (short of the fewest holders so far, and held by the
         // fewest nodes below their cap), so the shortfall spreads over partitions the nodes
@@ -571,11 +705,24 @@ public:
         // the primary of; then by a scramble of (partition, node), so the drops spread.
         // Slack of a partition: how many nodes below their cap could still fill it, less what
         // it already lacks. Nodes below their cap that hold p can not fill it.
+        // With racks, a node below its cap can not fill p either when its rack holds p: count
+        // each rack of p's holders once, with all its nodes below their cap.
+        std::vector<std::uint32_t> below_in_rack(rack_count_, 0);
+        for (std::size_t n = 0; n < rack_.size(); ++n) {
+            below_in_rack[rack_[n]] += h[n] < cap_[n] ? 1u : 0u;
+        }
         std::vector<std::uint32_t> deficit(q_);
         for (std::size_t p = 0; p < q_; ++p) {
             deficit[p] = static_cast<std::uint32_t>(r_ - std::min(r_, held[p].size()));
-            for (std::uint32_t n : held[p]) {
-                deficit[p] += h[n] < cap_[n] ? 1u : 0u;
+            const auto& list = held[p];
+            for (std::size_t k = 0; k < list.size(); ++k) {
+                if (rack_.empty()) {
+                    deficit[p] += h[list[k]] < cap_[list[k]] ? 1u : 0u;
+                } else if (std::none_of(
+                               list.begin(), list.begin() + static_cast<std::ptrdiff_t>(k),
+                               [&](std::uint32_t m) { return rack_[m] == rack_[list[k]]; })) {
+                    deficit[p] += below_in_rack[rack_[list[k]]];
+                }
             }
         }
         std::vector<std::uint32_t> order;
@@ -630,8 +777,18 @@ public:
             }
             kept_count_.push_back(static_cast<std::uint32_t>(lists_[p].size()));
         }
-        fill();
+        if (rack_.empty()) {
+            fill();
+        } else {
+            rack_fill();
+        }
         return choose_primaries(held);
+    }
+
+    // Makes the plan rack-aware: rack[n] is node n's rack, below `count`.
+    void set_racks(std::vector<std::uint32_t> rack, std::size_t count) {
+        rack_ = std::move(rack);
+        rack_count_ = count;
     }
 
 private:
@@ -679,20 +836,311 @@ private:
         }
     }
 
+    // Where two holders of a partition share a rack, only one may keep it: the one with the
+    // least excess over its cap (then the old order, primary first), so a node above its cap
+    // sheds the repeat instead of a partition it alone could keep.
+    void drop_rack_repeats(const std::vector<std::vector<std::uint32_t>>& held,
+                           std::vector<std::vector<PartitionId>>& holding,
+                           std::vector<std::uint32_t>& h) {
+        std::vector<std::vector<std::uint32_t>> cur(q_);
+        for (std::size_t n = 0; n < n_; ++n) {
+            for (PartitionId p : holding[n]) {
+                cur[p].push_back(static_cast<std::uint32_t>(n));
+            }
+        }
+        std::vector<std::vector<PartitionId>> gone(n_);  // ascending, as holding[n] is
+        for (std::size_t p = 0; p < q_; ++p) {
+            auto& c = cur[p];
+            if (c.size() < 2) {
+                continue;
+            }
+            const auto& old_order = held[p];
+            std::sort(c.begin(), c.end(), [&](std::uint32_t a, std::uint32_t b) {
+                if (rack_[a] != rack_[b]) {
+                    return rack_[a] < rack_[b];
+                }
+                const long long ea = static_cast<long long>(h[a]) - cap_[a];
+                const long long eb = static_cast<long long>(h[b]) - cap_[b];
+                if (ea != eb) {
+                    return ea < eb;
+                }
+                return std::find(old_order.begin(), old_order.end(), a) <
+                       std::find(old_order.begin(), old_order.end(), b);
+            });
+            for (std::size_t k = 1; k < c.size(); ++k) {
+                if (rack_[c[k]] == rack_[c[k - 1]]) {
+                    gone[c[k]].push_back(static_cast<PartitionId>(p));
+                }
+            }
+        }
+        for (std::size_t n = 0; n < n_; ++n) {
+            if (gone[n].empty()) {
+                continue;
+            }
+            auto& mine = holding[n];
+            std::size_t g = 0;
+            mine.erase(std::remove_if(mine.begin(), mine.end(),
+                                      [&](PartitionId p) {
+                                          if (g < gone[n].size() && gone[n][g] == p) {
+                                              ++g;
+                                              return true;
+                                          }
+                                          return false;
+                                      }),
+                       mine.end());
+            h[n] -= static_cast<std::uint32_t>(gone[n].size());
+        }
+    }
+
+    // rack_fill's picks: the node with the most room (then a scramble of (partition, node))
+    // among those with room that `allowed` accepts, or none.
+    template <class Allowed>
+    std::uint32_t most_room(PartitionId p, const std::vector<std::uint32_t>& candidates,
+                            const std::vector<std::uint32_t>& residual, Allowed&& allowed) const {
+        std::uint32_t best = none;
+        std::uint64_t best_key = 0;
+        for (std::uint32_t n : candidates) {
+            if (residual[n] == 0 || !allowed(n)) {
+                continue;
+            }
+            const std::uint64_t key = mix64((std::uint64_t{p} << 32) ^ n);
+            if (best == none || residual[n] > residual[best] ||
+                (residual[n] == residual[best] && key < best_key)) {
+                best = n;
+                best_key = key;
+            }
+        }
+        return best;
+    }
+
+    // The rack-aware fill: each partition takes the racks with the most room left that it does
+    // not have yet (largest residual first: Ryser's greedy for a 0/1 matrix with given row and
+    // column sums, which completes whenever every rack's total is at most Q), and in each rack
+    // the node with the most room. If the racks with room are all in the partition already, an
+    // augmenting path over the slots filled in this run, then a swap with another partition
+    // (repair, which may move a kept replica); only when the racks do not allow it, or those
+    // fail, a node of a rack the partition already has.
+    void rack_fill() {
+        std::vector<std::uint32_t> residual = residuals();
+        rack_res_.assign(rack_count_, 0);
+        nodes_of_rack_.assign(rack_count_, {});
+        for (std::size_t n = 0; n < n_; ++n) {
+            nodes_of_rack_[rack_[n]].push_back(static_cast<std::uint32_t>(n));
+            rack_res_[rack_[n]] += residual[n];
+        }
+        std::vector<std::uint32_t> all_nodes(n_);
+        for (std::size_t n = 0; n < n_; ++n) {
+            all_nodes[n] = static_cast<std::uint32_t>(n);
+        }
+        std::vector<std::uint8_t> rack_in(rack_count_, 0);
+        for (std::size_t pi = 0; pi < q_; ++pi) {
+            const auto p = static_cast<PartitionId>(pi);
+            auto& list = lists_[p];
+            if (list.size() >= r_) {
+                continue;
+            }
+            for (std::uint32_t n : list) {
+                rack_in[rack_[n]] = 1;
+            }
+            while (list.size() < r_) {
+                std::uint32_t g = none;
+                std::uint64_t g_key = 0;
+                for (std::uint32_t k = 0; k < rack_count_; ++k) {
+                    if (rack_in[k] || rack_res_[k] == 0) {
+                        continue;
+                    }
+                    const std::uint64_t key = mix64((std::uint64_t{p} << 32) ^ k ^ 0x5A5A5A5Au);
+                    if (g == none || rack_res_[k] > rack_res_[g] ||
+                        (rack_res_[k] == rack_res_[g] && key < g_key)) {
+                        g = k;
+                        g_key = key;
+                    }
+                }
+                if (g == none) {
+                    break;
+                }
+                take(p,
+                     most_room(p, nodes_of_rack_[g], residual, [](std::uint32_t) { return true; }),
+                     residual);
+                rack_in[g] = 1;
+            }
+            while (list.size() < r_ && rack_feasible_ && rack_augment(p, residual)) {
+            }
+            while (list.size() < r_ && rack_feasible_ && rack_repair(p, residual, true)) {
+            }
+            // The racks do not allow it: a node the partition does not have, most room first.
+            while (list.size() < r_) {
+                const std::uint32_t n = most_room(p, all_nodes, residual, [&](std::uint32_t m) {
+                    return std::find(list.begin(), list.end(), m) == list.end();
+                });
+                if (n == none) {
+                    break;
+                }
+                take(p, n, residual);
+            }
+            while (list.size() < r_) {
+                if (!rack_repair(p, residual, false)) {
+                    raise(Errc::invalid_map,
+                          "internal: partition " + std::to_string(p) + " can not be completed");
+                }
+            }
+            for (std::size_t k = 0; k < rack_count_; ++k) {
+                rack_in[k] = 0;
+            }
+        }
+    }
+
+    void take(PartitionId p, std::uint32_t n, std::vector<std::uint32_t>& residual) {
+        lists_[p].push_back(n);
+        --residual[n];
+        --rack_res_[rack_[n]];
+    }
+
+    bool rack_in_list(std::size_t x, std::uint32_t g) const {
+        for (std::uint32_t m : lists_[x]) {
+            if (rack_[m] == g) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // An augmenting path's steps: the mover leaves partition x for `to` (via[x]).
+    struct Via {
+        PartitionId to;
+        std::uint32_t mover;
+    };
+
+    // Node -> the partitions where it fills a slot of this run (not a kept one).
+    std::vector<std::vector<PartitionId>> filled_slots() const {
+        std::vector<std::vector<PartitionId>> filled_at(n_);
+        for (std::size_t x = 0; x < q_; ++x) {
+            for (std::size_t k = kept_count_[x]; k < lists_[x].size(); ++k) {
+                filled_at[lists_[x][k]].push_back(static_cast<PartitionId>(x));
+            }
+        }
+        return filled_at;
+    }
+
+    // `filler` fills y; each mover on the path leaves its slot to the filler before it, and the
+    // last joins p.
+    void walk_fill_path(PartitionId p, PartitionId y, std::uint32_t filler,
+                        const std::vector<Via>& via) {
+        for (PartitionId x = y;;) {
+            if (x == p) {
+                lists_[p].push_back(filler);
+                return;
+            }
+            const Via v = via[x];
+            *std::find(lists_[x].begin(), lists_[x].end(), v.mover) = filler;
+            filler = v.mover;
+            x = v.to;
+        }
+    }
+
+    // augment_fill at the level of racks: breadth first from p, a partition y that needs a
+    // rack takes a node with room from a rack it lacks, or a node m of such a rack that fills
+    // a slot of this run in another partition z (m moves to y, and z needs a rack). Moving m
+    // keeps every count; a kept replica never moves.
+    bool rack_augment(PartitionId p, std::vector<std::uint32_t>& residual) {
+        const std::vector<std::vector<PartitionId>> filled_at = filled_slots();
+        std::vector<Via> via(q_, Via{none, none});
+        std::vector<std::uint8_t> seen(q_, 0);
+        std::vector<PartitionId> frontier{p};
+        seen[p] = 1;
+        for (std::size_t i = 0; i < frontier.size(); ++i) {
+            const PartitionId y = frontier[i];
+            for (std::uint32_t g = 0; g < rack_count_; ++g) {
+                if (rack_in_list(y, g)) {
+                    continue;
+                }
+                if (rack_res_[g] > 0) {
+                    std::uint32_t filler = most_room(p, nodes_of_rack_[g], residual,
+                                                     [](std::uint32_t) { return true; });
+                    --residual[filler];
+                    --rack_res_[g];
+                    walk_fill_path(p, y, filler, via);
+                    return true;
+                }
+                for (std::uint32_t m : nodes_of_rack_[g]) {
+                    for (PartitionId z : filled_at[m]) {
+                        if (!seen[z]) {
+                            seen[z] = 1;
+                            via[z] = Via{y, m};
+                            frontier.push_back(z);
+                        }
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    // repair at the level of racks (`by_rack`) or of nodes: a node n with room whose rack (or
+    // itself) p already has takes the slot of some m in a partition x that lacks n's rack (n),
+    // where p lacks m's rack (m), and m moves to p. A slot filled in this run first; a kept one
+    // (which adds a copy) only if no such slot exists.
+    bool rack_repair(PartitionId p, std::vector<std::uint32_t>& residual, bool by_rack) {
+        const auto key = [&](std::uint32_t m) { return by_rack ? rack_[m] : m; };
+        const auto has = [&](std::size_t x, std::uint32_t k) {
+            for (std::uint32_t m : lists_[x]) {
+                if (key(m) == k) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        for (std::size_t ni = 0; ni < n_; ++ni) {
+            const auto n = static_cast<std::uint32_t>(ni);
+            if (residual[n] == 0) {
+                continue;
+            }
+            for (int pass = 0; pass < 2; ++pass) {
+                for (std::size_t x = 0; x < q_; ++x) {
+                    if (x == p || has(x, key(n))) {
+                        continue;
+                    }
+                    auto& lx = lists_[x];
+                    const std::size_t first = pass == 0 ? kept_count_[x] : 0;
+                    for (std::size_t k = first; k < lx.size(); ++k) {
+                        const std::uint32_t m = lx[k];
+                        if (has(p, key(m)) || (!by_rack && m == n)) {
+                            continue;
+                        }
+                        lx[k] = n;
+                        if (k < kept_count_[x]) {
+                            std::swap(lx[k], lx[kept_count_[x] - 1]);
+                            --kept_count_[x];
+                        }
+                        lists_[p].push_back(m);
+                        --residual[n];
+                        --rack_res_[rack_[n]];
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    // Each node's room left: its cap less the slots it has in the lists.
+    std::vector<std::uint32_t> residuals() const {
+        std::vector<std::uint32_t> residual(cap_);
+        for (std::size_t p = 0; p < q_; ++p) {
+            for (std::uint32_t n : lists_[p]) {
+                --residual[n];
+            }
+        }
+        return residual;
+    }
+
     // Completes every partition to r distinct nodes from the nodes below their cap: largest
     // residual first (Havel-Hakimi: with a complete choice this always succeeds), a scramble
     // among equals so a node's partitions do not all share the same co-replicas.
     void fill() {
-        std::vector<std::uint32_t> residual(n_);
+        std::vector<std::uint32_t> residual = residuals();
         std::uint32_t top = 0;
-        std::vector<std::uint32_t> load(n_, 0);
-        for (std::size_t p = 0; p < q_; ++p) {
-            for (std::uint32_t n : lists_[p]) {
-                ++load[n];
-            }
-        }
         for (std::size_t n = 0; n < n_; ++n) {
-            residual[n] = cap_[n] - load[n];
             top = std::max(top, residual[n]);
         }
         buckets_.assign(std::size_t{top} + 1, {});
@@ -777,16 +1225,7 @@ private:
     // below its cap not in y. Then each filler moves along the path. A bipartite b-matching
     // step (Ford-Fulkerson); it runs only when the greedy fill can not complete p.
     bool augment_fill(PartitionId p, std::vector<std::uint32_t>& residual) {
-        std::vector<std::vector<PartitionId>> filled_at(n_);  // node -> partitions it fills new
-        for (std::size_t x = 0; x < q_; ++x) {
-            for (std::size_t k = kept_count_[x]; k < lists_[x].size(); ++k) {
-                filled_at[lists_[x][k]].push_back(static_cast<PartitionId>(x));
-            }
-        }
-        struct Via {
-            PartitionId to;  // the partition the mover goes to
-            std::uint32_t mover;
-        };
+        const std::vector<std::vector<PartitionId>> filled_at = filled_slots();
         std::vector<Via> via(q_, Via{none, none});
         std::vector<std::uint8_t> seen(q_, 0);
         std::vector<PartitionId> frontier{p};
@@ -816,18 +1255,7 @@ private:
                         pos_[m] = static_cast<std::uint32_t>(buckets_[1].size());
                         buckets_[1].push_back(m);
                     }
-                    // m fills y; each mover on the path leaves its slot to the filler before it.
-                    std::uint32_t filler = m;
-                    for (PartitionId x = y;;) {
-                        if (x == p) {
-                            lists_[p].push_back(filler);
-                            break;
-                        }
-                        const Via v = via[x];
-                        *std::find(lists_[x].begin(), lists_[x].end(), v.mover) = filler;
-                        filler = v.mover;
-                        x = v.to;
-                    }
+                    walk_fill_path(p, y, m, via);
                     move_down(m, residual);
                     return true;
                 }
@@ -921,7 +1349,8 @@ private:
                 ++kept_primaries[held[p][0]];
             }
         }
-        pcap_ = balanced_counts(q_, weights_, q_, kept_primaries);
+        pcap_ = balanced_counts(q_, weights_, q_, kept_primaries, &prounding_);
+        primary_overflow_ = false;
         primary_.assign(q_, none);
         pcount_.assign(n_, 0);
         primary_of_.assign(n_, {});
@@ -935,7 +1364,32 @@ private:
         for (std::size_t n = 0; n < n_; ++n) {
             has_spare[n] = pcap_[n] > kept_primaries[n];
         }
+        const auto most_room_for_primary = [&](std::size_t p) {
+            std::uint32_t best = none;
+            for (std::uint32_t n : lists_[p]) {
+                if (pcount_[n] < pcap_[n] &&
+                    (best == none || pcap_[n] - pcount_[n] > pcap_[best] - pcount_[best])) {
+                    best = n;
+                }
+            }
+            return best;
+        };
         for (int pass = 0; pass < 2; ++pass) {
+            if (pass == 1 && !rack_.empty()) {
+                // With racks, a joiner shares no partition with the nodes of its own rack:
+                // their primaries above their share can only go to holders that the second
+                // pass would fill, so they are placed first (else each needs a search).
+                for (std::size_t p = 0; p < q_; ++p) {
+                    if (primary_[p] == none &&
+                        std::none_of(lists_[p].begin(), lists_[p].end(),
+                                     [&](std::uint32_t m) { return has_spare[m]; })) {
+                        const std::uint32_t best = most_room_for_primary(p);
+                        if (best != none) {
+                            set_primary(static_cast<PartitionId>(p), best);
+                        }
+                    }
+                }
+            }
             for (std::size_t p = 0; p < q_; ++p) {
                 if (held[p].empty() || kept_count_[p] == 0 || lists_[p][0] != held[p][0] ||
                     primary_[p] != none) {
@@ -954,18 +1408,15 @@ private:
             if (primary_[p] != none) {
                 continue;
             }
-            std::uint32_t best = none;
-            for (std::uint32_t n : lists_[p]) {
-                if (pcount_[n] < pcap_[n] &&
-                    (best == none || pcap_[n] - pcount_[n] > pcap_[best] - pcount_[best])) {
-                    best = n;
-                }
-            }
+            const std::uint32_t best = most_room_for_primary(p);
             if (best != none) {
                 set_primary(static_cast<PartitionId>(p), best);
             } else {
                 augment(static_cast<PartitionId>(p));
             }
+        }
+        if (primary_overflow_) {
+            fix_primaries();
         }
         std::vector<std::uint32_t> slots;
         slots.reserve(q_ * r_);
@@ -976,6 +1427,70 @@ private:
             slots.insert(slots.end(), list.begin(), list.end());
         }
         return slots;
+    }
+
+    // The caps above fix one choice of round-ups; when a partition found no holder within
+    // them, each node only needs to end within the floor and ceil of its share. Nodes above
+    // the ceil hand a primary along a path of holders to one below it; then nodes below the
+    // floor take one along a path from one above it (augmenting paths of a flow with lower and
+    // upper bounds). Where no path exists, no balanced choice exists for this replica layout.
+    void fix_primaries() {
+        std::vector<std::uint32_t> lo(n_), hi(n_);
+        for (std::size_t n = 0; n < n_; ++n) {
+            lo[n] = prounding_[n] == 2 ? pcap_[n] - 1 : pcap_[n];
+            hi[n] = prounding_[n] == 1 ? pcap_[n] + 1 : pcap_[n];
+        }
+        std::vector<std::vector<PartitionId>> holds(n_);
+        for (std::size_t p = 0; p < q_; ++p) {
+            for (std::uint32_t n : lists_[p]) {
+                holds[n].push_back(static_cast<PartitionId>(p));
+            }
+        }
+        // give: a path from `from` (which loses a primary) to a node that may gain one; take:
+        // from `from` (which gains one) to a node that may lose one.
+        const auto shift = [&](std::uint32_t from, bool give) {
+            std::vector<PartitionId> via(n_, none);       // node -> the partition it was reached by
+            std::vector<std::uint32_t> parent(n_, none);  // ... and from which node
+            std::vector<std::uint32_t> queue{from};
+            std::vector<std::uint8_t> seen(n_, 0);
+            seen[from] = 1;
+            for (std::size_t i = 0; i < queue.size(); ++i) {
+                const std::uint32_t u = queue[i];
+                for (PartitionId x : holds[u]) {
+                    // give: u is x's primary, another holder m may take it. take: u holds x,
+                    // and x's primary m may hand it to u.
+                    if (give != (primary_[x] == u)) {
+                        continue;
+                    }
+                    for (std::uint32_t m : lists_[x]) {
+                        if (m == u || seen[m] || (!give && primary_[x] != m)) {
+                            continue;
+                        }
+                        seen[m] = 1;
+                        via[m] = x;
+                        parent[m] = u;
+                        if (give ? pcount_[m] < hi[m] : pcount_[m] > lo[m]) {
+                            for (std::uint32_t v = m; v != from; v = parent[v]) {
+                                primary_[via[v]] = give ? v : parent[v];
+                            }
+                            ++pcount_[give ? m : from];
+                            --pcount_[give ? from : m];
+                            return true;
+                        }
+                        queue.push_back(m);
+                    }
+                }
+            }
+            return false;
+        };
+        for (std::size_t n = 0; n < n_; ++n) {
+            while (pcount_[n] > hi[n] && shift(static_cast<std::uint32_t>(n), true)) {
+            }
+        }
+        for (std::size_t n = 0; n < n_; ++n) {
+            while (pcount_[n] < lo[n] && shift(static_cast<std::uint32_t>(n), false)) {
+            }
+        }
     }
 
     void set_primary(PartitionId p, std::uint32_t n) {
@@ -1030,7 +1545,8 @@ private:
             }
         }
         if (found == none) {
-            // No balanced choice exists for this replica layout: the least loaded holder.
+            // No path within the caps: the least loaded holder, and fix_primaries afterwards.
+            primary_overflow_ = true;
             std::uint32_t best = lists_[start][0];
             for (std::uint32_t n : lists_[start]) {
                 if (pcount_[n] < pcount_[best]) {
@@ -1060,8 +1576,17 @@ private:
 
     std::size_t q_, r_, n_;
     std::vector<std::uint32_t> weights_;
+    // Rack-aware plans only: each node's rack, the racks' count, their nodes and room left,
+    // and whether the targets let every partition have r distinct racks.
+    std::vector<std::uint32_t> rack_;
+    std::size_t rack_count_ = 0;
+    std::vector<std::vector<std::uint32_t>> nodes_of_rack_;
+    std::vector<std::uint32_t> rack_res_;
+    bool rack_feasible_ = false;
     std::vector<std::uint32_t> cap_, pcap_;
-    std::vector<std::uint8_t> rounding_;  // balanced_counts' rounding of cap_
+    std::vector<std::uint8_t> prounding_;  // balanced_counts' rounding of pcap_
+    bool primary_overflow_ = false;        // a primary went above its node's cap
+    std::vector<std::uint8_t> rounding_;   // balanced_counts' rounding of cap_
     std::vector<std::vector<std::uint32_t>> lists_;
     std::vector<std::uint32_t> kept_count_;
     std::vector<std::vector<std::uint32_t>> buckets_;
@@ -1093,6 +1618,69 @@ inline std::size_t minimum_copies(std::size_t q, std::size_t r,
         kept += std::min(h[n], cap[n]);
     }
     return q * r - kept - lost * r;
+}
+
+// The bound for rack-aware maps: when the racks allow r distinct racks per partition, a rack
+// keeps a partition at most once, so each rack keeps at most the partitions it holds, and its
+// nodes at most their held replicas up to the largest target balance could give them. When
+// the racks do not allow it, the bound without racks.
+inline std::size_t rack_minimum_copies(std::size_t q, std::size_t r,
+                                       const std::vector<std::uint32_t>& weights,
+                                       const std::vector<std::vector<std::uint32_t>>& held,
+                                       std::size_t lost, const std::vector<std::uint32_t>& rack,
+                                       std::size_t racks) {
+    const std::size_t plain = minimum_copies(q, r, weights, held, lost);
+    std::vector<std::uint32_t> h(weights.size(), 0);
+    for (const auto& list : held) {
+        for (std::uint32_t n : list) {
+            ++h[n];
+        }
+    }
+    std::vector<std::uint8_t> rounding;
+    std::vector<std::uint32_t> cap =
+        balanced_counts(std::uint64_t{q} * r, weights, q, h, &rounding);
+    std::vector<std::uint32_t> most(cap.size());
+    for (std::size_t n = 0; n < cap.size(); ++n) {
+        most[n] = std::min(h[n], cap[n] + (rounding[n] == 1 ? 1u : 0u));
+    }
+    if (!rack_targets(cap, rounding, rack, racks, q, h)) {
+        return plain;
+    }
+    std::vector<std::size_t> by_nodes(racks, 0), distinct(racks, 0);
+    for (std::size_t n = 0; n < most.size(); ++n) {
+        by_nodes[rack[n]] += most[n];
+    }
+    std::vector<std::uint32_t> seen(racks, PartitionPlanner::none);
+    for (std::size_t p = 0; p < held.size(); ++p) {
+        for (std::uint32_t n : held[p]) {
+            if (seen[rack[n]] != p) {
+                seen[rack[n]] = static_cast<std::uint32_t>(p);
+                ++distinct[rack[n]];
+            }
+        }
+    }
+    std::size_t kept = 0;
+    for (std::size_t g = 0; g < racks; ++g) {
+        kept += std::min(by_nodes[g], distinct[g]);
+    }
+    // plain = Q r - (the most replicas kept, each node alone) - r lost.
+    const std::size_t kept_alone = q * r - lost * r - plain;
+    return q * r - std::min(kept, kept_alone) - lost * r;
+}
+
+// Partitions whose slots (q lists of r node indices) name two nodes of one rack.
+inline std::size_t count_rack_shared(const std::vector<std::uint32_t>& slots, std::size_t r,
+                                     const std::vector<std::uint32_t>& rack) {
+    std::size_t shared = 0;
+    std::vector<std::uint32_t> list(r);
+    for (std::size_t at = 0; at + r <= slots.size() && r > 0; at += r) {
+        for (std::size_t k = 0; k < r; ++k) {
+            list[k] = rack[slots[at + k]];
+        }
+        std::sort(list.begin(), list.end());
+        shared += std::adjacent_find(list.begin(), list.end()) != list.end() ? 1u : 0u;
+    }
+    return shared;
 }
 
 // What the rebalance needs to know about the old map against the new membership.
@@ -1353,12 +1941,17 @@ PartitionChange<NodeId> change_events(const PartitionMap<NodeId>& old_map,
     return out;
 }
 
+// `rack`: each member's rack (rack_ids), or empty for a map without racks.
 template <class NodeId>
 PartitionMap<NodeId> balanced_map(std::size_t q, Rf rf, Members<NodeId> members,
                                   const std::vector<std::vector<std::uint32_t>>& held,
-                                  std::size_t& kept) {
+                                  std::size_t& kept, std::vector<std::uint32_t> rack = {},
+                                  std::size_t racks = 0) {
     const std::size_t r = std::min(rf.value(), members.ids.size());
     PartitionPlanner planner(q, r, members.weights);
+    if (!rack.empty()) {
+        planner.set_racks(std::move(rack), racks);
+    }
     std::vector<std::uint32_t> slots = planner.plan(held, kept);
     return PartitionMap<NodeId>(MapParts<NodeId>{q, rf, std::move(members.ids),
                                                  std::move(members.weights), std::move(slots)});
@@ -1372,10 +1965,26 @@ PartitionChange<NodeId> rebalance_balanced(const PartitionMap<NodeId>& map,
     const std::size_t q = map.partition_count();
     const std::size_t r = std::min(map.rf().value(), in.members.ids.size());
     const std::size_t lost = count_lost(map, in);
-    const std::size_t minimum = minimum_copies(q, r, in.members.weights, in.held, lost);
+    if (!options.topology) {
+        const std::size_t minimum = minimum_copies(q, r, in.members.weights, in.held, lost);
+        std::size_t kept = 0;
+        PartitionMap<NodeId> next = balanced_map(q, map.rf(), in.members, in.held, kept);
+        return change_events(map, std::move(next), in, minimum);
+    }
+    std::size_t racks = 0;
+    std::vector<std::uint32_t> rack = rack_ids(in.members.ids, *options.topology, racks);
+    const std::size_t minimum =
+        rack_minimum_copies(q, r, in.members.weights, in.held, lost, rack, racks);
     std::size_t kept = 0;
-    PartitionMap<NodeId> next = balanced_map(q, map.rf(), in.members, in.held, kept);
-    return change_events(map, std::move(next), in, minimum);
+    PartitionMap<NodeId> next = balanced_map(q, map.rf(), in.members, in.held, kept, rack, racks);
+    std::vector<std::uint32_t> slots;
+    for (std::size_t p = 0; p < q; ++p) {
+        const std::uint32_t* s = next.replica_indices_at(static_cast<PartitionId>(p));
+        slots.insert(slots.end(), s, s + next.replica_count());
+    }
+    PartitionChange<NodeId> out = change_events(map, std::move(next), in, minimum);
+    out.rack_shared = count_rack_shared(slots, r, rack);
+    return out;
 }
 
 // The big-endian uint32 of the first 4 bytes of MD5(data): ClusterKit's hashKey.
@@ -1527,6 +2136,38 @@ PartitionMap<NodeId> assign_partitions(const std::vector<std::pair<NodeId, std::
 template <class NodeId>
 PartitionMap<NodeId> assign_partitions(const std::vector<NodeId>& nodes, std::size_t q, Rf rf) {
     return assign_partitions(detail::weight_one(nodes), q, rf);
+}
+
+template <class NodeId>
+PartitionMap<NodeId> assign_partitions(const std::vector<std::pair<NodeId, std::uint32_t>>& nodes,
+                                       std::size_t q, Rf rf, const Topology<NodeId>& topology) {
+    detail::check_partition_count(q);
+    detail::Members<NodeId> members = detail::sorted_members(nodes);
+    std::size_t racks = 0;
+    std::vector<std::uint32_t> rack = detail::rack_ids(members.ids, topology, racks);
+    std::size_t kept = 0;
+    return detail::balanced_map(q, rf, std::move(members),
+                                std::vector<std::vector<std::uint32_t>>(q), kept, std::move(rack),
+                                racks);
+}
+
+template <class NodeId>
+PartitionMap<NodeId> assign_partitions(const std::vector<NodeId>& nodes, std::size_t q, Rf rf,
+                                       const Topology<NodeId>& topology) {
+    return assign_partitions(detail::weight_one(nodes), q, rf, topology);
+}
+
+template <class NodeId>
+std::size_t rack_shared_partitions(const PartitionMap<NodeId>& map,
+                                   const Topology<NodeId>& topology) {
+    std::size_t racks = 0;
+    const std::vector<std::uint32_t> rack = detail::rack_ids(map.nodes(), topology, racks);
+    std::vector<std::uint32_t> slots;
+    for (std::size_t p = 0; p < map.partition_count(); ++p) {
+        const std::uint32_t* s = map.replica_indices_at(static_cast<PartitionId>(p));
+        slots.insert(slots.end(), s, s + map.replica_count());
+    }
+    return detail::count_rack_shared(slots, map.replica_count(), rack);
 }
 
 template <class NodeId>

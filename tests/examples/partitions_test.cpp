@@ -488,6 +488,63 @@ TEST_CASE("partitions rebalance: a returning node catches up, a failed one copie
     CHECK(contains(empty.out, "TO c (failure)"));
 }
 
+TEST_CASE("partitions --racks: distinct racks, the library's maps, and refusals", "[partitions]") {
+    TempDir dir;
+    const std::string nodes = dir.write("nodes", "a1\na2\nb1\nb2\nc1\nd1\n");
+    // d1 has no rack: a rack of its own. Comments and blank lines as in NODES_FILE.
+    const std::string racks = dir.write(
+        "racks", "# where they sit\na1 dc a\na2\tdc a\n\nb1 dc b\nb2 dc b\nc1 dc c\nd1 dc\n");
+    const ringplan::Topology<std::string> topology{{"a1", {"dc", "a"}}, {"a2", {"dc", "a"}},
+                                                   {"b1", {"dc", "b"}}, {"b2", {"dc", "b"}},
+                                                   {"c1", {"dc", "c"}}, {"d1", {"dc", ""}}};
+    const std::vector<std::string> ids = {"a1", "a2", "b1", "b2", "c1", "d1"};
+    const ProgramResult r =
+        run("assign --partitions 32 --rf 3 " + quote(nodes) + " --racks " + quote(racks));
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err.empty());
+    const Map map = ringplan::assign_partitions(ids, 32, ringplan::Rf{3}, topology);
+    REQUIRE(ringplan::rack_shared_partitions(map, topology) == 0);
+    CHECK(r.out == "# rack_shared 0\n" + map_text(map));
+    // a2 fails: 5 nodes on 4 racks, and rack b's two nodes must hold more than 32 replicas.
+    const std::string map_file = dir.write("map", r.out);
+    const std::string after = dir.write("after", "a1\nb1\nb2\nc1\nd1\n");
+    const ProgramResult c = run("rebalance --partitions 32 --rf 3 " + quote(map_file) + " " +
+                                quote(after) + " --failed a2 --racks=" + quote(racks));
+    REQUIRE(c.exit_code == 0);
+    ringplan::RebalanceOptions<std::string> how{{"a2"}, {}};
+    how.topology = topology;
+    const auto change = ringplan::rebalance_partitions(map, {"a1", "b1", "b2", "c1", "d1"}, how);
+    CHECK(change.rack_shared > 0);
+    CHECK(contains(c.out, "# copies " + std::to_string(change.copies) + " minimum " +
+                              std::to_string(change.minimum_copies) + " lost 0 rack_shared " +
+                              std::to_string(change.rack_shared) + "\n"));
+    CHECK(contains(c.out, map_text(change.map)));
+    // Refusals: exit status 1, nothing on stdout, the reason on stderr.
+    const std::string n = " " + quote(nodes);
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"assign --scheme clusterkit --partitions 8 --rf 3" + n + " --racks " + quote(racks),
+         "--racks needs --scheme balanced"},
+        {"route --partitions 8 --racks " + quote(racks), "--racks is not an option of route"},
+        {"assign --partitions 8 --rf 3" + n + " --racks " + quote(racks) + " --racks " +
+             quote(racks),
+         "--racks given twice"},
+        {"assign --partitions 8 --rf 3" + n + " --racks " + quote(dir.write("r1", "a1 dc a\n")),
+         "invalid_topology: node 'a2' is a member but has no location"},
+        {"assign --partitions 8 --rf 3" + n + " --racks " +
+             quote(dir.write("r2", "a1 dc a\na1 dc b\n")),
+         "RACKS_FILE line 2: node 'a1' is listed twice"},
+        {"assign --partitions 8 --rf 3" + n + " --racks " + quote(dir.write("r3", "a1\n")),
+         "RACKS_FILE line 1: want '<id> <datacenter> [<rack>]', got 1 fields"},
+    };
+    for (const auto& [args, message] : cases) {
+        INFO(args);
+        const ProgramResult bad = run(args);
+        CHECK(bad.exit_code == 1);
+        CHECK(bad.out.empty());
+        CHECK(contains(bad.err, message));
+    }
+}
+
 TEST_CASE("partitions: --help", "[partitions]") {
     for (const char* args : {"--help", "-h", "assign --help", "rebalance --partitions x --help"}) {
         INFO(args);

@@ -1,10 +1,12 @@
 // The partition-operations fuzz target: bytes are read as a partition count, an rf, a starting
 // membership (optionally weighted) and a program of changes (joins, graceful leaves, failures,
 // empty returns, returns with data, reweighs, several at once), each run through
-// rebalance_partitions of both schemes; every change is checked on the simulated store of
-// tests/partition_model.hpp, balance and the copy bound too. A violation aborts with a message
-// (libFuzzer reports it; the replay test fails). Used by tests/fuzz/partition_fuzz.cpp
-// (libFuzzer) and tests/fuzz_replay_test.cpp (every run).
+// rebalance_partitions of both schemes, and in a quarter of the inputs with racks (each node
+// gets a rack, or none, from the bytes); every change is checked on the simulated store of
+// tests/partition_model.hpp, balance and the copy bound too, and with racks: no repeated rack
+// when the racks allow it, rack_shared, and nothing lost when one rack fails as a whole. A
+// violation aborts with a message (libFuzzer reports it; the replay test fails). Used by
+// tests/fuzz/partition_fuzz.cpp (libFuzzer) and tests/fuzz_replay_test.cpp (every run).
 #ifndef RINGPLAN_TESTS_FUZZ_PARTITION_OPS_HPP
 #define RINGPLAN_TESTS_FUZZ_PARTITION_OPS_HPP
 
@@ -33,12 +35,24 @@ inline int partition_ops_one_input(const std::uint8_t* data, std::size_t size) {
     const auto byte = [&]() -> std::uint8_t { return at < size ? data[at++] : 0; };
     const std::size_t q = 1 + (std::size_t{byte()} << 8 | byte()) % 300;
     const std::size_t rf = 1 + byte() % 5;
-    const bool weighted = byte() % 2 == 1;
-    const bool clusterkit = !weighted && byte() % 4 == 0;
+    const std::uint8_t mode = byte();
+    const bool weighted = mode % 2 == 1;
+    // Rack mode on mode bits 2-4 of 2 or 7: no input of the corpus before racks changes meaning.
+    const bool racks = ((mode >> 2) & 7) == 2 || ((mode >> 2) & 7) == 7;
+    const bool clusterkit = !weighted && !racks && byte() % 4 == 0;
     std::map<std::string, std::uint32_t> members;
     std::size_t next_id = 0;
+    ringplan::Topology<std::string> topology;
+    const auto add_node = [&](std::map<std::string, std::uint32_t>& to) {
+        const std::string id = "n" + std::to_string(next_id++);
+        to[id] = weighted ? 1u + byte() % 6 : 1u;
+        if (racks) {
+            const std::uint8_t r = byte() % 5;  // 0: no rack, a rack of its own
+            topology.set(id, "dc", r == 0 ? std::string() : "r" + std::to_string(r));
+        }
+    };
     for (std::size_t i = 0, n = 1 + byte() % 8; i < n; ++i) {
-        members["n" + std::to_string(next_id++)] = weighted ? 1u + byte() % 6 : 1u;
+        add_node(members);
     }
     const auto list = [&](const std::map<std::string, std::uint32_t>& m) {
         return std::vector<std::pair<std::string, std::uint32_t>>(m.begin(), m.end());
@@ -52,7 +66,12 @@ inline int partition_ops_one_input(const std::uint8_t* data, std::size_t size) {
     };
     rp_model::PartitionMap map =
         clusterkit ? ringplan::clusterkit::assign_partitions(ids(members), q, ringplan::Rf{rf})
+        : racks    ? ringplan::assign_partitions(list(members), q, ringplan::Rf{rf}, topology)
                    : ringplan::assign_partitions(list(members), q, ringplan::Rf{rf});
+    if (racks && !weighted && rp_model::least_excess(ids(members), topology, q, rf) == 0 &&
+        rp_model::shared_partitions(map, topology) != 0) {
+        partition_mismatch("a new map repeats a rack where the racks allow distinct ones");
+    }
     std::set<std::string> down;  // members that went down; the map still lists them
     for (int step = 0; step < 24 && at < size; ++step) {
         std::map<std::string, std::uint32_t> next = members;
@@ -67,7 +86,7 @@ inline int partition_ops_one_input(const std::uint8_t* data, std::size_t size) {
         for (int k = 0, changes = 1 + byte() % 3; k < changes; ++k) {
             switch (byte() % 7) {
                 case 0:
-                    next["n" + std::to_string(next_id++)] = weighted ? 1u + byte() % 6 : 1u;
+                    add_node(next);
                     break;
                 case 1:
                     next.erase(pick());  // graceful leave
@@ -106,6 +125,9 @@ inline int partition_ops_one_input(const std::uint8_t* data, std::size_t size) {
             continue;
         }
         options.failed.assign(failed.begin(), failed.end());
+        if (racks) {
+            options.topology = topology;
+        }
         const rp_model::PartitionChange ch =
             clusterkit ? ringplan::clusterkit::rebalance_partitions(map, ids(next), options)
                        : ringplan::rebalance_partitions(map, list(next), options);
@@ -113,6 +135,23 @@ inline int partition_ops_one_input(const std::uint8_t* data, std::size_t size) {
         const std::string broken = rp_model::check_change(map, ch, failed, returning);
         if (!broken.empty()) {
             partition_mismatch(broken);
+        }
+        if (racks) {
+            if (ch.rack_shared != rp_model::shared_partitions(ch.map, topology)) {
+                partition_mismatch("rack_shared does not count the repeated racks");
+            }
+            if (!weighted && rp_model::least_excess(ids(next), topology, q, rf) == 0 &&
+                ch.rack_shared != 0) {
+                partition_mismatch("a change repeats a rack where the racks allow distinct ones");
+            }
+            std::set<std::string> failed_racks;
+            for (const std::string& f : failed) {
+                failed_racks.insert(rp_model::rack_key(topology, f));
+            }
+            if (failed_racks.size() == 1 && map.replica_count() >= 2 &&
+                rp_model::shared_partitions(map, topology) == 0 && ch.lost != 0) {
+                partition_mismatch("one rack failed and a partition on distinct racks was lost");
+            }
         }
         if (!clusterkit) {
             if (ch.copies < ch.minimum_copies) {
@@ -125,9 +164,23 @@ inline int partition_ops_one_input(const std::uint8_t* data, std::size_t size) {
                 }
                 // minimum_copies counts each node's target alone; when rf is close to N the
                 // partitions that lost a replica may have too few candidates to reach it, so the
-                // change must make exactly the fewest copies any balanced map can.
+                // change must make exactly the fewest copies any balanced map can (with racks,
+                // no fewer: a rack-aware map is a balanced map).
                 const std::size_t optimum = rp_model::optimal_copies(map, ch, failed);
-                if (ch.copies != optimum) {
+                if (racks && ch.rack_shared == 0) {
+                    // The bound with racks must not exceed the optimum under the rack rule.
+                    std::size_t rack_count = 0;
+                    const std::vector<std::size_t> rack =
+                        rp_model::rack_numbers(ch.map, topology, rack_count);
+                    const std::size_t rack_optimum =
+                        rp_model::optimal_rack_copies(map, ch, failed, rack, rack_count);
+                    if (ch.minimum_copies > rack_optimum || ch.copies < rack_optimum) {
+                        partition_mismatch("minimum_copies " + std::to_string(ch.minimum_copies) +
+                                           ", copies " + std::to_string(ch.copies) +
+                                           ", optimum with racks " + std::to_string(rack_optimum));
+                    }
+                }
+                if (racks ? ch.copies < optimum : ch.copies != optimum) {
                     partition_mismatch(
                         "an unweighted change above the optimum: " + std::to_string(ch.copies) +
                         " copies, optimum " + std::to_string(optimum) + ", bound " +
