@@ -864,9 +864,19 @@ TEST_CASE("the rule's errors: founders without a location, a rack rule in partit
     auto o = c.options;
     o.partitions = 8;
     expect_error([&] { Membership(c.ids, 0ms, o, c.topology); }, Errc::invalid_option,
-                 "partition mode takes only the distinct_nodes rule, got network_topology");
+                 "partition mode takes the distinct_nodes or rack_aware rule, got "
+                 "network_topology");
+    // The rack-aware rule puts the map's replicas on distinct racks, through every change.
     o.policy = ReplicaPolicy::rack_aware(Rf{2});
-    expect_error([&] { Membership m(o); }, Errc::invalid_option, "got rack_aware");
+    Membership racked(c.ids, 0ms, o, c.topology);
+    CHECK(racked.partition_map().rf() == Rf{2});
+    CHECK(ringplan::rack_shared_partitions(racked.partition_map(), c.topology) == 0);
+    CHECK(racked.partition_map() == ringplan::assign_partitions(c.ids, 8, Rf{2}, c.topology));
+    const auto left = racked.leave_request(c.ids.front(), 1ms);
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].partitions.rack_shared == 0);
+    CHECK(ringplan::rack_shared_partitions(left[0].partitions.map, c.topology) == 0);
+    expect_error([&] { Membership(c.ids, 0ms, o, partial); }, Errc::invalid_topology, "'dc1-r3-b'");
     // The distinct-node rule is the rf it carries, in either mode.
     o.policy = ReplicaPolicy::distinct_nodes(Rf{2});
     const Membership parts(c.ids, 0ms, o);

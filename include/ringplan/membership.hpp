@@ -219,9 +219,9 @@ inline void check_membership_options(const MembershipOptions& o) {
     }
     if (o.partitions != 0) {
         check_partition_count(o.partitions);
-        if (o.policy && o.policy->kind() != ReplicaPolicy::Kind::distinct_nodes) {
+        if (o.policy && o.policy->kind() == ReplicaPolicy::Kind::network_topology) {
             raise(Errc::invalid_option,
-                  std::string("partition mode takes only the distinct_nodes rule, got ") +
+                  std::string("partition mode takes the distinct_nodes or rack_aware rule, got ") +
                       rule_kind_name(o.policy->kind()));
         }
     }
@@ -403,6 +403,10 @@ private:
     // nullptr for the machine's.
     void attach_plan(Change& c, PlanKind kind, const NodeId& node,
                      const Topology<NodeId>* where = nullptr) const;
+    PartitionMap<NodeId> assign_map(const std::vector<NodeId>& nodes) const;
+    bool racks_in_map() const noexcept {
+        return options_.policy && options_.policy->kind() == ReplicaPolicy::Kind::rack_aware;
+    }
     PartitionChange<NodeId> partition_change(const NodeId& node, PlanKind kind) const;
     Change rejoin(const NodeId& node, std::chrono::milliseconds now);
     void replan_if_stale(std::vector<Change>& out, std::chrono::milliseconds now);
@@ -508,7 +512,7 @@ Membership<Hash, NodeId>::Membership(const std::vector<NodeId>& founders,
     }
     if (partition_mode()) {
         if (!sorted.empty()) {
-            map_ = assign_partitions(sorted, options_.partitions, detail::membership_rf(options_));
+            map_ = assign_map(sorted);
         }
     } else {
         ring_.add_nodes(sorted, options_.vnodes);
@@ -590,8 +594,7 @@ PartitionChange<NodeId> Membership<Hash, NodeId>::partition_change(const NodeId&
             if (nodes.empty()) {
                 // The first node: nothing to copy from or to.
                 PartitionChange<NodeId> out;
-                out.map = assign_partitions(std::vector<NodeId>{node}, options_.partitions,
-                                            detail::membership_rf(options_));
+                out.map = assign_map(std::vector<NodeId>{node});
                 return out;
             }
             nodes.insert(std::upper_bound(nodes.begin(), nodes.end(), node), node);
@@ -612,7 +615,19 @@ PartitionChange<NodeId> Membership<Hash, NodeId>::partition_change(const NodeId&
         case PlanKind::none:
             break;
     }
+    if (racks_in_map()) {
+        ro.topology = topology_;
+    }
     return rebalance_partitions(map_, nodes, ro);
+}
+
+// Partition mode's map of `nodes`: on distinct racks where they allow it under the rack-aware
+// rule (assign_partitions with a topology), else plain.
+template <class Hash, class NodeId>
+PartitionMap<NodeId> Membership<Hash, NodeId>::assign_map(const std::vector<NodeId>& nodes) const {
+    const Rf rf = detail::membership_rf(options_);
+    return racks_in_map() ? assign_partitions(nodes, options_.partitions, rf, topology_)
+                          : assign_partitions(nodes, options_.partitions, rf);
 }
 
 template <class Hash, class NodeId>
