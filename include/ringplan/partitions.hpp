@@ -503,14 +503,14 @@ std::vector<std::pair<NodeId, std::uint32_t>> weight_one(const std::vector<NodeI
 // (a node holds a partition once): nodes whose share exceeds the cap get the cap, the rest
 // share what is left (water-filling). Who rounds up: first the nodes whose `prefer` (the
 // replicas they hold) exceeds their floor, since rounding up keeps one more of them; then the
-// largest remainder, then the lowest index. Sum of counts == total.
+// largest remainder, then (with `usable`) a node that could fill a partition short of holders,
+// then the lowest index. Sum of counts == total.
 // `rounding`, when given, receives per node: 0 its share is whole or capped (its count is
 // fixed), 1 it could round up but did not, 2 it rounded up.
-inline std::vector<std::uint32_t> balanced_counts(std::uint64_t total,
-                                                  const std::vector<std::uint32_t>& weights,
-                                                  std::uint64_t cap,
-                                                  const std::vector<std::uint32_t>& prefer,
-                                                  std::vector<std::uint8_t>* rounding = nullptr) {
+inline std::vector<std::uint32_t> balanced_counts(
+    std::uint64_t total, const std::vector<std::uint32_t>& weights, std::uint64_t cap,
+    const std::vector<std::uint32_t>& prefer, std::vector<std::uint8_t>* rounding = nullptr,
+    const std::vector<std::uint32_t>* usable = nullptr) {
     __extension__ typedef unsigned __int128 U128;
     const std::size_t n = weights.size();
     std::vector<std::uint32_t> count(n, 0);
@@ -564,6 +564,12 @@ inline std::vector<std::uint32_t> balanced_counts(std::uint64_t total,
             }
             if (rem[a] != rem[b]) {
                 return rem[a] > rem[b];
+            }
+            // Else to a node that can use the round-up on a partition short of holders: a
+            // round-up that fills no gap must take a kept slot from another node (with Q r / N
+            // rounding up to Q, the node is forced into every partition).
+            if (usable != nullptr && ((*usable)[a] > 0) != ((*usable)[b] > 0)) {
+                return (*usable)[a] > 0;
             }
             return a < b;
         });
@@ -690,7 +696,22 @@ public:
                 ++h[n];
             }
         }
-        cap_ = balanced_counts(std::uint64_t{q_} * r_, weights_, q_, h, &rounding_);
+        // Per node, the partitions short of holders that it does not hold: where a round-up of
+        // its count can go without displacing a kept replica.
+        std::uint32_t short_count = 0;
+        std::vector<std::uint32_t> usable(n_, 0);  // first: the short partitions n holds
+        for (std::size_t p = 0; p < q_; ++p) {
+            if (held[p].size() < r_) {
+                ++short_count;
+                for (std::uint32_t n : held[p]) {
+                    ++usable[n];
+                }
+            }
+        }
+        for (std::uint32_t& u : usable) {
+            u = short_count - u;
+        }
+        cap_ = balanced_counts(std::uint64_t{q_} * r_, weights_, q_, h, &rounding_, &usable);
         if (!rack_.empty()) {
             rack_feasible_ = rack_targets(cap_, rounding_, rack_, rack_count_, q_, h);
         }
