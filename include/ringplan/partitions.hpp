@@ -503,14 +503,18 @@ std::vector<std::pair<NodeId, std::uint32_t>> weight_one(const std::vector<NodeI
 // (a node holds a partition once): nodes whose share exceeds the cap get the cap, the rest
 // share what is left (water-filling). Who rounds up: first the nodes whose `prefer` (the
 // replicas they hold) exceeds their floor, since rounding up keeps one more of them; then the
-// largest remainder, then (with `usable`) a node that could fill a partition short of holders,
-// then the lowest index. Sum of counts == total.
+// nodes `can_use(node, count after the round-up)` accepts, in the order below (it is asked only
+// about nodes that get the round-up if it says yes, so it may reserve what the round-up uses);
+// then the largest remainder, then the lowest index. Sum of counts == total.
 // `rounding`, when given, receives per node: 0 its share is whole or capped (its count is
 // fixed), 1 it could round up but did not, 2 it rounded up.
-inline std::vector<std::uint32_t> balanced_counts(
-    std::uint64_t total, const std::vector<std::uint32_t>& weights, std::uint64_t cap,
-    const std::vector<std::uint32_t>& prefer, std::vector<std::uint8_t>* rounding = nullptr,
-    const std::vector<std::uint32_t>* usable = nullptr) {
+template <class CanUse>
+std::vector<std::uint32_t> balanced_counts_with(std::uint64_t total,
+                                                const std::vector<std::uint32_t>& weights,
+                                                std::uint64_t cap,
+                                                const std::vector<std::uint32_t>& prefer,
+                                                std::vector<std::uint8_t>* rounding,
+                                                CanUse&& can_use) {
     __extension__ typedef unsigned __int128 U128;
     const std::size_t n = weights.size();
     std::vector<std::uint32_t> count(n, 0);
@@ -565,21 +569,35 @@ inline std::vector<std::uint32_t> balanced_counts(
             if (rem[a] != rem[b]) {
                 return rem[a] > rem[b];
             }
-            // Else to a node that can use the round-up on a partition short of holders: a
-            // round-up that fills no gap must take a kept slot from another node (with Q r / N
-            // rounding up to Q, the node is forced into every partition).
-            if (usable != nullptr && ((*usable)[a] > 0) != ((*usable)[b] > 0)) {
-                return (*usable)[a] > 0;
-            }
             return a < b;
         });
+        // After the nodes that keep more, those that can use a round-up, in that order.
+        const std::uint64_t ups = total - given;
+        std::vector<std::uint32_t> first, rest;
+        for (std::uint32_t i : order) {
+            if (prefer[i] > count[i]) {
+                first.push_back(i);
+            }
+        }
+        for (std::uint32_t i : order) {
+            if (prefer[i] > count[i]) {
+                continue;
+            }
+            if (first.size() < ups && can_use(i, std::uint64_t{count[i]} + 1)) {
+                first.push_back(i);
+            } else {
+                rest.push_back(i);
+            }
+        }
+        order = std::move(first);
+        order.insert(order.end(), rest.begin(), rest.end());
         if (rounding != nullptr) {
             rounding->assign(n, 0);
             for (std::uint32_t i : order) {
                 (*rounding)[i] = 1;
             }
         }
-        for (std::uint64_t k = 0; k < total - given; ++k) {
+        for (std::uint64_t k = 0; k < ups; ++k) {
             ++count[order[k]];
             if (rounding != nullptr) {
                 (*rounding)[order[k]] = 2;
@@ -587,6 +605,15 @@ inline std::vector<std::uint32_t> balanced_counts(
         }
         return count;
     }
+}
+
+inline std::vector<std::uint32_t> balanced_counts(std::uint64_t total,
+                                                  const std::vector<std::uint32_t>& weights,
+                                                  std::uint64_t cap,
+                                                  const std::vector<std::uint32_t>& prefer,
+                                                  std::vector<std::uint8_t>* rounding = nullptr) {
+    return balanced_counts_with(total, weights, cap, prefer, rounding,
+                                [](std::uint32_t, std::uint64_t) { return false; });
 }
 
 // Each member's rack, numbered by ascending (datacenter, rack) and then, for nodes without a
@@ -696,22 +723,43 @@ public:
                 ++h[n];
             }
         }
-        // Per node, the partitions short of holders that it does not hold: where a round-up of
-        // its count can go without displacing a kept replica.
+        // A round-up is of use to a node that can fill a partition short of holders with it; one
+        // that makes the node's count Q forces it into every partition, so each partition it
+        // lacks must be short, and the round-up takes a place in each (else it would displace a
+        // kept replica: one copy more).
+        std::vector<std::uint32_t> room(q_, 0);
         std::uint32_t short_count = 0;
-        std::vector<std::uint32_t> usable(n_, 0);  // first: the short partitions n holds
+        std::vector<std::uint32_t> short_held(n_, 0);
         for (std::size_t p = 0; p < q_; ++p) {
             if (held[p].size() < r_) {
+                room[p] = static_cast<std::uint32_t>(r_ - held[p].size());
                 ++short_count;
                 for (std::uint32_t n : held[p]) {
-                    ++usable[n];
+                    ++short_held[n];
                 }
             }
         }
-        for (std::uint32_t& u : usable) {
-            u = short_count - u;
-        }
-        cap_ = balanced_counts(std::uint64_t{q_} * r_, weights_, q_, h, &rounding_, &usable);
+        std::vector<std::uint8_t> has(q_, 0);
+        const auto can_use = [&](std::uint32_t n, std::uint64_t count) {
+            if (count < q_) {
+                return short_count > short_held[n];
+            }
+            for (PartitionId p : holding[n]) {
+                has[p] = 1;
+            }
+            bool fits = true;
+            for (std::size_t p = 0; p < q_ && fits; ++p) {
+                fits = has[p] != 0 || room[p] > 0;
+            }
+            for (std::size_t p = 0; p < q_; ++p) {
+                if (fits && has[p] == 0) {
+                    --room[p];
+                }
+                has[p] = 0;
+            }
+            return fits;
+        };
+        cap_ = balanced_counts_with(std::uint64_t{q_} * r_, weights_, q_, h, &rounding_, can_use);
         if (!rack_.empty()) {
             rack_feasible_ = rack_targets(cap_, rounding_, rack_, rack_count_, q_, h);
         }
