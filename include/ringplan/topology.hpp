@@ -113,9 +113,20 @@ public:
     const_iterator begin() const noexcept { return nodes_.begin(); }
     const_iterator end() const noexcept { return nodes_.end(); }
 
-    /// The ids located in `datacenter` (and `rack`, unless it is null), ascending.
-    std::vector<NodeId> nodes_in(std::string_view datacenter,
-                                 const std::string_view* rack = nullptr) const {
+    /// The ids located in `datacenter`, ascending.
+    std::vector<NodeId> nodes_in(std::string_view datacenter) const {
+        return collect(datacenter, nullptr);
+    }
+    /// The ids located in `rack` of `datacenter` ("" for the nodes without a rack), ascending.
+    std::vector<NodeId> nodes_in(std::string_view datacenter, std::string_view rack) const {
+        return collect(datacenter, &rack);
+    }
+
+    friend bool operator==(const Topology& a, const Topology& b) { return a.nodes_ == b.nodes_; }
+    friend bool operator!=(const Topology& a, const Topology& b) { return !(a == b); }
+
+private:
+    std::vector<NodeId> collect(std::string_view datacenter, const std::string_view* rack) const {
         std::vector<NodeId> out;
         for (const value_type& n : nodes_) {
             if (n.second.datacenter == datacenter && (rack == nullptr || n.second.rack == *rack)) {
@@ -124,14 +135,6 @@ public:
         }
         return out;
     }
-    std::vector<NodeId> nodes_in(std::string_view datacenter, std::string_view rack) const {
-        return nodes_in(datacenter, &rack);
-    }
-
-    friend bool operator==(const Topology& a, const Topology& b) { return a.nodes_ == b.nodes_; }
-    friend bool operator!=(const Topology& a, const Topology& b) { return !(a == b); }
-
-private:
     template <class K>
     typename std::vector<value_type>::iterator lower(const K& id) {
         return std::lower_bound(
@@ -307,7 +310,7 @@ struct DomainTable {
 };
 
 // Builds the table for `count` node indices; members(f) calls f(index, id) for each member of
-// the ring. location(id) returns the node's Location or nullptr.
+// the ring. Without a topology (only for distinct_nodes) every member is its own rack.
 template <class NodeId, class Members>
 DomainTable make_domains(const ReplicaPolicy& policy, const Topology<NodeId>* topology,
                          std::size_t count, Members&& members) {
