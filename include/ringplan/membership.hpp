@@ -142,7 +142,8 @@ struct MembershipOptions {
     /// `rf` distinct nodes. Set: `rf` is not read; in ring mode every plan, every summary and
     /// every owned share follows the rule, and a rack-aware or network-topology rule needs a
     /// location for every member (Membership's founders' topology, join_request's location).
-    /// Partition mode takes only the distinct-node rule (its rf); others are invalid_option.
+    /// Partition mode takes the distinct-node rule (its rf) or the rack-aware one (maps on
+    /// distinct racks where they allow it); a network-topology rule there is invalid_option.
     std::optional<ReplicaPolicy> policy;
     /// Ring mode: the vnodes each member gets (derived tokens).
     std::uint32_t vnodes = 16;

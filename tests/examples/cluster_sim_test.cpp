@@ -793,8 +793,8 @@ TEST_CASE("cluster_sim: bad rule and place lines: exit status 1 naming the line"
          "<stdin>:2: node 'a' is placed twice"},
         {"", "rule network_topology dc1=0\nnodes a\nat 1 end\n",
          "<stdin>:1: ringplan: invalid_rf: a network-topology rule needs a datacenter"},
-        {"--partitions 8", "rule rack_aware 2\nplace a dc1 r1\nnodes a\nat 1 end\n",
-         "partition mode takes only the distinct_nodes rule, got rack_aware"},
+        {"--partitions 8", "rule network_topology dc1=2\nplace a dc1 r1\nnodes a\nat 1 end\n",
+         "partition mode takes the distinct_nodes or rack_aware rule, got network_topology"},
         {"", "rule rack_aware 2\nnodes a\nat 1 end\n", "node 'a' has no location"},
     };
     for (const auto& c : cases) {
