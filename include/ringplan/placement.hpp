@@ -46,6 +46,9 @@ public:
         });
         detail::set_driver_order(table_, ring.vnode_owners(), ring.vnode_count());
     }
+    /// A temporary ring would die before the placement: keep the ring in a variable.
+    Placement(Ring<Hash, NodeId>&& ring, const Topology<NodeId>& topology,
+              ReplicaPolicy policy) = delete;
 
     /// The replicas of `key`, in the rule's order (owner's walk first). Fewer than
     /// max_replicas() when a datacenter has fewer nodes than its rf. Errors: empty_ring.
