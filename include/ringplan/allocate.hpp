@@ -54,7 +54,7 @@ struct AllocateOptions {
     std::vector<std::pair<NodeId, std::uint32_t>> weights;
     /// A replica rule with failure domains (topology.hpp), or unset. Under a rack-aware or
     /// network-topology rule the node's tokens balance the replicas that rule gives its group,
-    /// and `rfs` is not read: the group is the node's datacenter at that datacenter's rf (the
+    /// and `rfs` is not used (it is still checked: not empty): the group is the node's datacenter at that datacenter's rf (the
     /// whole ring for rack_aware); when the datacenter has exactly rf racks (rf > 1), each rack
     /// holds every range once, so the group is the node's rack at rf 1. Both are exact for
     /// datacenters of one rack and of rf racks; with other rack counts the datacenter's
